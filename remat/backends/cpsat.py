@@ -1,0 +1,149 @@
+"""OR-Tools CP-SAT backend: the IR maps almost one to one onto CP-SAT.
+
+Intervals become optional interval variables (a size variable ``end - start``
+is added), the cumulative becomes ``add_cumulative``, enforced linear
+constraints ``only_enforce_if``, clauses ``add_bool_or``. Each incumbent is
+recorded by a solution callback; bound improvements come through
+``best_bound_callback``. An incumbent at a limit is FEASIBLE, never OPTIMAL.
+
+This module imports ortools; the registry reaches it only when the backend is
+asked for, so listing backends never imports a solver.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any, ClassVar
+
+from ortools.sat.python import cp_model
+
+from remat.backends.base import Progress, RawResult, SolveOptions, module_available
+from remat.formulations.ir import BoolVar, Clause, Cumulative, IntVar, Linear, Model, Not, Var
+from remat.status import Status
+
+
+class CpSatBackend:
+    """Solve IR models with CP-SAT (``--backend cpsat``)."""
+
+    name = "cpsat"
+    features: ClassVar[frozenset[str]] = frozenset(
+        {"cumulative", "intervals", "enforced-linear", "clauses", "hints", "progress", "native-cp"})
+
+    @classmethod
+    def is_available(cls) -> bool:
+        return module_available("ortools")
+
+    def translate(self, model: Model) -> tuple[Any, dict[Var, Any]]:
+        """Build the native CpModel; returns it and the map from IR variables to CP-SAT variables."""
+        cp = cp_model.CpModel()
+        cp.name = model.name
+        native: dict[Var, Any] = {}
+        for v in model.int_vars:
+            if v.values is not None:
+                native[v] = cp.new_int_var_from_domain(cp_model.Domain.from_values(list(v.values)), v.name)
+            else:
+                native[v] = cp.new_int_var(v.lb, v.ub, v.name)
+        for b in model.bool_vars:
+            native[b] = cp.new_bool_var(b.name)
+
+        def lit(x: BoolVar | Not) -> Any:
+            return native[x.var].Not() if isinstance(x, Not) else native[x]
+
+        intervals = {}
+        for itv in model.intervals:
+            s, e = native[itv.start], native[itv.end]
+            size_ub = max(itv.end.ub - itv.start.lb, itv.min_size)
+            size = cp.new_int_var(itv.min_size, size_ub, f"size:{itv.name}")
+            if itv.presence is None:
+                intervals[itv] = cp.new_interval_var(s, size, e, itv.name)
+            else:
+                intervals[itv] = cp.new_optional_interval_var(s, size, e, native[itv.presence], itv.name)
+        for c in model.constraints:
+            if isinstance(c, Linear):
+                expr = sum(coef * native[v] for v, coef in c.terms)
+                if c.lb is not None and c.ub is not None:
+                    ct = cp.add_linear_constraint(expr, c.lb, c.ub)
+                elif c.lb is not None:
+                    ct = cp.add(expr >= c.lb)
+                else:
+                    ct = cp.add(expr <= c.ub)
+                if c.enforce:
+                    ct.only_enforce_if([lit(x) for x in c.enforce])
+            elif isinstance(c, Clause):
+                ct = cp.add_bool_or([lit(x) for x in c.literals])
+                if c.enforce:
+                    ct.only_enforce_if([lit(x) for x in c.enforce])
+            elif isinstance(c, Cumulative):
+                cp.add_cumulative([intervals[i] for i in c.intervals], list(c.demands), c.capacity)
+            else:  # pragma: no cover - the IR is closed
+                raise TypeError(f"cpsat: unsupported constraint {type(c).__name__}")
+        if model.objective is not None:
+            cp.minimize(sum(coef * native[v] for v, coef in model.objective.terms) + model.objective.offset)
+        return cp, native
+
+    def solve(self, model: Model, options: SolveOptions) -> RawResult:
+        t0 = time.perf_counter()
+        cp, native = self.translate(model)
+        if options.hint:
+            for v, val in options.hint.items():
+                if v in native:
+                    cp.add_hint(native[v], int(val))
+        solver = cp_model.CpSolver()
+        params = solver.parameters
+        if options.time_limit is not None:
+            params.max_time_in_seconds = max(0.0, options.time_limit - (time.perf_counter() - t0))
+        params.num_workers = options.threads or 2
+        params.random_seed = options.seed
+        params.relative_gap_limit = options.mip_gap
+        params.log_search_progress = options.log
+        for key, val in options.extra.items():
+            setattr(params, key, val)
+
+        recorder = _Recorder(options, t0)
+        if options.on_progress is not None:
+            solver.best_bound_callback = recorder.on_bound
+        code = solver.solve(cp, recorder)
+        wall = time.perf_counter() - t0
+        status = {cp_model.OPTIMAL: Status.OPTIMAL, cp_model.FEASIBLE: Status.FEASIBLE,
+                  cp_model.INFEASIBLE: Status.INFEASIBLE}.get(code, Status.UNKNOWN)
+        if code == cp_model.MODEL_INVALID:
+            raise RuntimeError(f"cpsat: invalid model: {cp.validate()}")
+        if status == Status.OPTIMAL and options.mip_gap > 0:
+            gap_closed = solver.objective_value <= solver.best_objective_bound
+            status = Status.OPTIMAL if gap_closed else Status.FEASIBLE
+        values = None
+        objective = bound = None
+        if status.has_schedule:
+            values = {v: int(solver.value(x)) for v, x in native.items()}
+            objective = solver.objective_value
+            bound = solver.best_objective_bound
+        elif status == Status.UNKNOWN:
+            bound = solver.best_objective_bound if model.objective is not None else None
+        return RawResult(status=status, values=values, objective=objective, bound=bound, wall_time=wall,
+                         time_to_best=recorder.time_to_best, message=solver.status_name(code))
+
+
+class _Recorder(cp_model.CpSolverSolutionCallback):
+    """Records each incumbent (time, objective) and forwards progress events."""
+
+    def __init__(self, options: SolveOptions, t0: float) -> None:
+        super().__init__()
+        self.options = options
+        self.t0 = t0
+        self.time_to_best: float | None = None
+        self.bound: float | None = None
+        self.objective: float | None = None
+
+    def on_solution_callback(self) -> None:
+        self.time_to_best = time.perf_counter() - self.t0
+        self.objective = self.objective_value
+        self.bound = self.best_objective_bound
+        self._emit()
+
+    def on_bound(self, bound: float) -> None:
+        self.bound = bound
+        self._emit()
+
+    def _emit(self) -> None:
+        if self.options.on_progress is not None:
+            self.options.on_progress(Progress(time.perf_counter() - self.t0, self.objective, self.bound))

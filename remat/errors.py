@@ -1,0 +1,38 @@
+"""The library's documented errors.
+
+Every error a user can cause derives from :class:`RematError` and carries a
+one-line message that names the problem and an exit code for the CLI. Anything
+else escaping the library is a bug.
+"""
+
+from __future__ import annotations
+
+
+class RematError(Exception):
+    """Base of all user-facing errors; ``exit_code`` is what the CLI returns."""
+
+    exit_code = 2
+
+
+class GraphError(RematError):
+    """The graph (file or object) is malformed: names the node, field or cycle."""
+
+
+class BudgetError(RematError):
+    """A memory budget could not be parsed or is out of range."""
+
+
+class ScheduleFormatError(RematError):
+    """A schedule file is malformed or belongs to another graph."""
+
+
+class BackendError(RematError):
+    """An unknown or unavailable backend, or a backend that cannot take the model."""
+
+
+class FormulationError(RematError):
+    """An unknown formulation or invalid formulation options."""
+
+
+class VerificationFailed(AssertionError):
+    """A solver produced a schedule the verifier rejects: a bug in remat, never user error."""

@@ -1,0 +1,58 @@
+"""What a formulation hands to a backend, and how formulations are found by name.
+
+A formulation is any object with a ``name`` and a ``build(graph, budget,
+**options) -> Built`` method. :class:`Built` carries the IR model plus the
+two maps between solver values and schedules:
+
+* ``decode(values) -> compute sequence`` (node indices); the shared
+  :func:`remat.schedule.schedule_from_computes` adds the frees, so every
+  formulation and backend decodes the same way;
+* ``encode(compute sequence) -> values or None``: a full assignment for a warm
+  start, or None when the sequence cannot be expressed in this model.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Callable, Protocol, Sequence
+
+from remat.errors import FormulationError
+from remat.formulations.ir import Model, Var
+from remat.graph import Graph
+
+
+@dataclass
+class Built:
+    model: Model
+    decode: Callable[[dict[Var, int]], list[int]]
+    encode: Callable[[Sequence[int]], dict[Var, int] | None]
+    cost_unit: float | int = 1  # true objective = IR objective * cost_unit
+    exact_costs: bool = True
+    info: dict[str, Any] = field(default_factory=dict)
+
+
+class Formulation(Protocol):
+    name: str
+
+    def build(self, graph: Graph, budget: int, **options: Any) -> Built: ...
+
+
+_REGISTRY: dict[str, Callable[[], Formulation]] = {}
+
+
+def register_formulation(name: str, factory: Callable[[], Formulation]) -> None:
+    """Make ``factory()`` available as ``formulation=name`` / ``--formulation name``."""
+    _REGISTRY[name] = factory
+
+
+def formulation_names() -> list[str]:
+    return sorted(_REGISTRY)
+
+
+def get_formulation(spec: "str | Formulation") -> Formulation:
+    if not isinstance(spec, str):
+        return spec
+    try:
+        return _REGISTRY[spec]()
+    except KeyError:
+        raise FormulationError(f"unknown formulation {spec!r}; known: {', '.join(formulation_names())}") from None

@@ -1,0 +1,153 @@
+"""The solver-neutral model vocabulary every formulation emits and every backend reads.
+
+A small closed set of frozen dataclasses:
+
+* :class:`IntVar` (bounds, optionally an explicit set of allowed values) and
+  :class:`BoolVar`; a :data:`Literal` is a BoolVar or its negation :class:`Not`;
+* :class:`Interval`: ``[start, end)`` between two IntVars with an optional
+  presence literal; ``end - start >= min_size`` when present;
+* :class:`Cumulative`: the summed demand of the present intervals covering
+  any time point stays within ``capacity``;
+* :class:`Linear`: ``lb <= sum(coef * var) <= ub``, enforced only when all
+  ``enforce`` literals are true;
+* :class:`Clause`: at least one of ``literals`` is true (when all ``enforce``
+  literals are true);
+* :class:`Objective`: minimise ``sum(coef * var) + offset``.
+
+Variables compare by identity, so two variables with the same name are two
+variables. Everything is integer: formulations scale costs and sizes first.
+
+>>> m = Model("tiny")
+>>> x = m.int_var(0, 10, "x"); b = m.bool_var("b")
+>>> m.add(Linear(((x, 1),), lb=3, enforce=(b,)))
+>>> m.minimize([(x, 1)])
+>>> m.size()
+{'int_vars': 1, 'bool_vars': 1, 'intervals': 0, 'constraints': 1}
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Iterable, Sequence, Union
+
+
+@dataclass(frozen=True, eq=False)
+class IntVar:
+    lb: int
+    ub: int
+    name: str
+    values: tuple[int, ...] | None = None  # explicit domain, sorted; None means [lb, ub]
+
+    def domain(self) -> tuple[int, ...] | None:
+        return self.values
+
+
+@dataclass(frozen=True, eq=False)
+class BoolVar:
+    name: str
+    fixed: bool | None = None  # a Boolean known in advance (kept for decoding)
+
+
+@dataclass(frozen=True)
+class Not:
+    var: BoolVar
+
+
+Literal = Union[BoolVar, Not]
+Var = Union[IntVar, BoolVar]
+Terms = tuple[tuple[Var, int], ...]
+
+
+def negate(lit: Literal) -> Literal:
+    return lit.var if isinstance(lit, Not) else Not(lit)
+
+
+@dataclass(frozen=True, eq=False)
+class Interval:
+    start: IntVar
+    end: IntVar
+    presence: BoolVar | None
+    name: str
+    min_size: int = 0
+
+
+@dataclass(frozen=True)
+class Linear:
+    terms: Terms
+    lb: int | None = None
+    ub: int | None = None
+    enforce: tuple[Literal, ...] = ()
+
+
+@dataclass(frozen=True)
+class Clause:
+    literals: tuple[Literal, ...]
+    enforce: tuple[Literal, ...] = ()
+
+
+@dataclass(frozen=True)
+class Cumulative:
+    intervals: tuple[Interval, ...]
+    demands: tuple[int, ...]
+    capacity: int
+
+
+Constraint = Union[Linear, Clause, Cumulative]
+
+
+@dataclass(frozen=True)
+class Objective:
+    terms: Terms
+    offset: int = 0
+
+
+@dataclass
+class Model:
+    """A model under construction; backends only read it."""
+
+    name: str
+    int_vars: list[IntVar] = field(default_factory=list)
+    bool_vars: list[BoolVar] = field(default_factory=list)
+    intervals: list[Interval] = field(default_factory=list)
+    constraints: list[Constraint] = field(default_factory=list)
+    objective: Objective | None = None
+
+    def int_var(self, lb: int, ub: int, name: str, values: Iterable[int] | None = None) -> IntVar:
+        vals = None
+        if values is not None:
+            vals = tuple(sorted(set(int(v) for v in values)))
+            lb, ub = vals[0], vals[-1]
+        var = IntVar(int(lb), int(ub), name, vals)
+        self.int_vars.append(var)
+        return var
+
+    def bool_var(self, name: str) -> BoolVar:
+        var = BoolVar(name)
+        self.bool_vars.append(var)
+        return var
+
+    def interval(self, start: IntVar, end: IntVar, presence: BoolVar | None, name: str,
+                 min_size: int = 0) -> Interval:
+        itv = Interval(start, end, presence, name, min_size)
+        self.intervals.append(itv)
+        return itv
+
+    def add(self, constraint: Constraint) -> None:
+        self.constraints.append(constraint)
+
+    def minimize(self, terms: Sequence[tuple[Var, int]], offset: int = 0) -> None:
+        self.objective = Objective(tuple((v, int(c)) for v, c in terms if c), int(offset))
+
+    def size(self) -> dict[str, int]:
+        """Counts used by ``remat info --formulations`` and the docs."""
+        return {"int_vars": len(self.int_vars), "bool_vars": len(self.bool_vars),
+                "intervals": len(self.intervals), "constraints": len(self.constraints)}
+
+
+def evaluate(terms: Terms, values: dict[Var, int]) -> int:
+    """Value of a linear expression under an assignment."""
+    return sum(c * values[v] for v, c in terms)
+
+
+def literal_value(lit: Literal, values: dict[Var, int]) -> bool:
+    return (not values[lit.var]) if isinstance(lit, Not) else bool(values[lit])

@@ -1,0 +1,212 @@
+"""The Moccasin model (Bartan et al., ICML 2023) in the solver-neutral IR.
+
+Time and stages
+    With the paper's stage restriction, time is a sequence of *events*. For
+    the nodes in topological order ``0..n-1``, stage ``s`` holds the events
+    ``e(k, s) = s(s+1)/2 + k`` for ``k = 0..s``: in stage ``s`` node ``k`` may
+    be (re)computed at slot ``k``, and stage ``s`` ends with the first
+    computation of node ``s``. The horizon is ``H = n(n+1)/2`` events.
+
+Variables (O(n C) integers, as in the paper)
+    Per node ``v`` and copy ``i < C_v``: ``start[v,i]`` (an event of ``v``),
+    ``end[v,i]`` and presence ``p[v,i]``. Copy 0 is present and starts at
+    ``e(v, v)``. The tensor is resident on ``[start, end)``, at least one event.
+
+Constraints
+    * copies in order: ``p[v,i] -> p[v,i-1]`` and ``p[v,i] -> end[v,i-1] <= start[v,i]``;
+    * memory: one cumulative over all intervals, demand ``mem(v)``, capacity the budget;
+    * precedence: for each edge ``u -> v`` and copy ``j`` of ``v``, some copy ``i``
+      of ``u`` covers the compute event: cover literals ``x[u,v,i,j]`` with
+      ``p[v,j] -> OR_i x`` and ``x -> p[u,i] & start[u,i] < start[v,j] < end[u,i]``;
+    * objective: total cost of the present copies.
+
+Reductions that keep an optimum (applied always):
+    * a node without successors gets one copy: recomputing it is never read;
+    * a node marked non-recomputable gets one copy;
+    * the last node in the order has one copy (there is no later stage);
+    * cover literals whose timing is fixed false are not created.
+
+>>> from remat.graph import Graph
+>>> g = Graph.from_edges([(0, 1), (1, 2)], cost={0: 1, 1: 1, 2: 1}, mem={0: 1, 1: 1, 2: 1})
+>>> built = Moccasin().build(g, budget=2)
+>>> built.model.size()["int_vars"] <= 4 * g.n
+True
+"""
+
+from __future__ import annotations
+
+from typing import Any, Sequence
+
+from remat.errors import FormulationError
+from remat.formulations.base import Built
+from remat.formulations.ir import BoolVar, Clause, Cumulative, IntVar, Linear, Model, Not, Var
+from remat.formulations.scaling import scale_costs, scale_sizes
+from remat.graph import Graph
+
+
+def event(k: int, s: int) -> int:
+    """The event of node ``k`` (topological index) in stage ``s >= k``."""
+    return s * (s + 1) // 2 + k
+
+
+class Moccasin:
+    """Builder of the Moccasin model; options: ``max_copies`` (C, default 2), ``stage`` (default True)."""
+
+    name = "moccasin"
+
+    def build(self, graph: Graph, budget: int, *, max_copies: int = 2, stage: bool = True,
+              **unknown: Any) -> Built:
+        if unknown:
+            raise FormulationError(f"moccasin: unknown option(s) {', '.join(sorted(unknown))}")
+        if max_copies < 1:
+            raise FormulationError(f"moccasin: max_copies must be >= 1, got {max_copies}")
+        if not stage:
+            raise FormulationError("moccasin: stage=False is the 'moccasin-free' formulation")
+        return _build_staged(graph, budget, max_copies)
+
+
+def copies_allowed(graph: Graph, v: int, max_copies: int) -> int:
+    if not graph.succs[v] or not graph.recomputable[v] or v == graph.n - 1:
+        return 1
+    return min(max_copies, graph.n - v)  # at most one copy per stage from v on
+
+
+def _build_staged(graph: Graph, budget: int, max_copies: int) -> Built:
+    n = graph.n
+    horizon = n * (n + 1) // 2
+    sizes = scale_sizes(graph.mem, budget)
+    costs = scale_costs(graph.cost)
+    m = Model(f"moccasin[{graph.name}, budget={budget}, C={max_copies}]")
+
+    start: list[list[IntVar]] = []
+    end: list[list[IntVar]] = []
+    present: list[list[BoolVar | None]] = []  # None: copy 0, always present
+    for v in range(n):
+        c_v = copies_allowed(graph, v, max_copies)
+        first = event(v, v)
+        starts = [m.int_var(first, first, f"start[{v},0]")]
+        ends = [m.int_var(first + 1, horizon, f"end[{v},0]")]
+        pres: list[BoolVar | None] = [None]
+        later = [event(v, s) for s in range(v + 1, n)]
+        for i in range(1, c_v):
+            starts.append(m.int_var(0, 0, f"start[{v},{i}]", values=later))
+            ends.append(m.int_var(later[0] + 1, horizon, f"end[{v},{i}]"))
+            p = m.bool_var(f"present[{v},{i}]")
+            pres.append(p)
+            m.add(Linear(((ends[i - 1], 1), (starts[i], -1)), ub=0, enforce=(p,)))
+            if i > 1:
+                m.add(Clause((pres[i - 1],), enforce=(p,)))  # type: ignore[arg-type]
+        start.append(starts)
+        end.append(ends)
+        present.append(pres)
+
+    intervals, demands = [], []
+    for v in range(n):
+        for i in range(len(start[v])):
+            intervals.append(m.interval(start[v][i], end[v][i], present[v][i], f"resident[{v},{i}]", min_size=1))
+            demands.append(sizes.values[v])
+    m.add(Cumulative(tuple(intervals), tuple(demands), sizes.capacity))
+
+    for u, v in graph.edges:
+        for j in range(len(start[v])):
+            covers = []
+            sv = start[v][j]
+            for i in range(len(start[u])):
+                su, eu = start[u][i], end[u][i]
+                if su.lb >= sv.ub:  # copy i of u always starts after copy j of v
+                    continue
+                if i == 0 and sv.lb > su.ub and j == 0:
+                    # both starts fixed in order: covering is just end[u,0] > start[v,0]
+                    if len(start[u]) == 1:
+                        m.add(Linear(((eu, 1),), lb=sv.lb + 1))
+                        covers = None
+                        break
+                x = m.bool_var(f"cover[{u}->{v},{i},{j}]")
+                if present[u][i] is not None:
+                    m.add(Clause((present[u][i],), enforce=(x,)))  # type: ignore[arg-type]
+                m.add(Linear(((su, 1), (sv, -1)), ub=-1, enforce=(x,)))
+                m.add(Linear(((sv, 1), (eu, -1)), ub=-1, enforce=(x,)))
+                covers.append(x)
+            if covers is None:
+                continue
+            if not covers:
+                raise AssertionError(f"no copy of {u} can precede copy {j} of {v}")
+            enforce = () if present[v][j] is None else (present[v][j],)
+            m.add(Clause(tuple(covers), enforce=enforce))  # type: ignore[arg-type]
+
+    m.minimize([(present[v][i], costs.values[v]) for v in range(n) for i in range(1, len(start[v]))],
+               offset=sum(costs.values))
+
+    def decode(values: dict[Var, int]) -> list[int]:
+        events = []
+        for v in range(n):
+            for i in range(len(start[v])):
+                if present[v][i] is None or values[present[v][i]]:  # type: ignore[index]
+                    events.append((values[start[v][i]], v))
+        return [v for _, v in sorted(events)]
+
+    def encode(computes: Sequence[int]) -> dict[Var, int] | None:
+        return _encode_staged(graph, computes, start, end, present)
+
+    return Built(model=m, decode=decode, encode=encode, cost_unit=costs.unit, exact_costs=costs.exact,
+                 info={"horizon": horizon, "size_unit": sizes.unit, "capacity": sizes.capacity})
+
+
+def _encode_staged(graph: Graph, computes: Sequence[int], start, end, present) -> dict[Var, int] | None:
+    """Place a compute sequence on the stage events, or None if it does not fit the stages."""
+    n = graph.n
+    placed: list[list[int]] = [[] for _ in range(n)]  # events of each node's computations
+    next_first = 0
+    prev = -1
+    for v in computes:
+        if not placed[v]:
+            if v != next_first:
+                return None  # first computations must follow the order
+            t = event(v, v)
+            next_first += 1
+        else:
+            s = max(v + 1, _stage_of(prev))
+            if event(v, s) <= prev:
+                s += 1
+            t = event(v, s)
+            if s >= n or t >= event(next_first, next_first):
+                return None  # a recomputation must come before the next first computation
+        if t <= prev or len(placed[v]) >= len(start[v]):
+            return None
+        placed[v].append(t)
+        prev = t
+    if next_first != n:
+        return None
+    values: dict[Var, int] = {}
+    for v in range(n):
+        evs = placed[v]
+        for i in range(len(start[v])):
+            if i < len(evs):
+                last_read = evs[i]
+                nxt = evs[i + 1] if i + 1 < len(evs) else None
+                for w in graph.succs[v]:
+                    for t in placed[w]:
+                        if t > evs[i] and (nxt is None or t < nxt):
+                            last_read = max(last_read, t)
+                values[start[v][i]] = evs[i]
+                values[end[v][i]] = last_read + 1
+                if present[v][i] is not None:
+                    values[present[v][i]] = 1
+            else:
+                dom = start[v][i].values or (start[v][i].lb,)
+                values[start[v][i]] = dom[-1]
+                values[end[v][i]] = end[v][i].ub
+                values[present[v][i]] = 0
+    return values
+
+
+def _stage_of(t: int) -> int:
+    """Stage of event ``t`` (the s with s(s+1)/2 <= t < (s+1)(s+2)/2); 0 before any event."""
+    if t < 0:
+        return 0
+    s = int(((8 * t + 1) ** 0.5 - 1) / 2)
+    while (s + 1) * (s + 2) // 2 <= t:
+        s += 1
+    while s * (s + 1) // 2 > t:
+        s -= 1
+    return s

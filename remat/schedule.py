@@ -1,0 +1,157 @@
+"""Schedules: ordered compute and free steps, and the ``remat-schedule/1`` file.
+
+Semantics (see ``docs/formats.md``): ``compute v`` needs every input of v
+resident and v not resident, and makes v resident; the memory of a compute
+step counts every resident tensor including the new output; ``free v``
+releases v. Schedules built here free each tensor as early as possible: right
+after the last step that reads it before it is computed again.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import tempfile
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Any, Iterable, Sequence
+
+from remat.errors import ScheduleFormatError
+from remat.graph import Graph
+
+FORMAT = "remat-schedule/1"
+STATUSES = ("optimal", "feasible")
+
+
+@dataclass(frozen=True)
+class Step:
+    """One schedule step: ``op`` is ``"compute"`` or ``"free"``; ``node`` is a node id."""
+
+    op: str
+    node: str
+
+
+@dataclass(frozen=True)
+class Schedule:
+    """A sequence of steps plus the claims a ``remat-schedule/1`` file makes about it.
+
+    ``objective``, ``peak_memory``, ``budget`` and ``status`` are claims: the
+    verifier recomputes the first two and checks them.
+    """
+
+    graph: str
+    steps: tuple[Step, ...]
+    budget: int | None = None
+    objective: float | int | None = None
+    peak_memory: int | None = None
+    status: str | None = None
+
+    @property
+    def computes(self) -> list[str]:
+        """Node ids in compute order (a node appears once per computation)."""
+        return [s.node for s in self.steps if s.op == "compute"]
+
+    def with_claims(self, **claims: Any) -> "Schedule":
+        return replace(self, **claims)
+
+    def to_json(self) -> dict[str, Any]:
+        return {"format": FORMAT, "graph": self.graph, "budget": self.budget,
+                "objective": self.objective, "peak_memory": self.peak_memory,
+                "status": self.status,
+                "steps": [{"op": s.op, "node": s.node} for s in self.steps]}
+
+    def save(self, path: str | Path) -> None:
+        """Write atomically: a temporary file in the same folder, then a rename."""
+        write_atomic(path, json.dumps(self.to_json(), indent=1) + "\n")
+
+
+def write_atomic(path: str | Path, text: str) -> None:
+    """Write ``text`` to ``path`` so that readers never see a partial file."""
+    target = Path(path)
+    fd, tmp = tempfile.mkstemp(dir=target.parent or Path("."), prefix=f".{target.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "w") as fh:
+            fh.write(text)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, target)
+    except BaseException:
+        try:
+            os.unlink(tmp)
+        except FileNotFoundError:
+            pass
+        raise
+
+
+def schedule_from_computes(graph: Graph, computes: Sequence[int], **claims: Any) -> Schedule:
+    """Turn a compute sequence (node indices) into a Schedule with the earliest frees.
+
+    Each computation of v is read by the computations of v's successors that
+    come after it and before v's next computation; v is freed right after the
+    last of those reads (right after its own computation if none reads it).
+
+    >>> g = Graph.from_edges([(0, 1), (1, 2)], cost={0: 1, 1: 1, 2: 1}, mem={0: 1, 1: 1, 2: 1})
+    >>> [(s.op, s.node) for s in schedule_from_computes(g, [0, 1, 2]).steps]
+    [('compute', '0'), ('compute', '1'), ('free', '0'), ('compute', '2'), ('free', '1'), ('free', '2')]
+    """
+    latest: dict[int, int] = {}  # node -> position of its latest computation
+    last_read = list(range(len(computes)))  # position of a computation -> last position reading it
+    for pos, v in enumerate(computes):
+        for u in graph.preds[v]:
+            if u in latest:
+                last_read[latest[u]] = pos
+        latest[v] = pos
+    frees_after: dict[int, list[int]] = {}
+    for pos, v in enumerate(computes):
+        frees_after.setdefault(last_read[pos], []).append(v)
+    steps: list[Step] = []
+    for pos, v in enumerate(computes):
+        steps.append(Step("compute", graph.ids[v]))
+        steps.extend(Step("free", graph.ids[u]) for u in sorted(frees_after.get(pos, ())))
+    return Schedule(graph=graph.name, steps=tuple(steps), **claims)
+
+
+def no_remat_schedule(graph: Graph, order: Iterable[int] | None = None) -> Schedule:
+    """Each node once, in ``order`` (default the graph's), frees after last use."""
+    return schedule_from_computes(graph, list(range(graph.n)) if order is None else list(order))
+
+
+def load_schedule(path: str | Path) -> Schedule:
+    """Read a ``remat-schedule/1`` file; raises ScheduleFormatError with a one-line message."""
+    p = Path(path)
+    try:
+        data = json.loads(p.read_text())
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ScheduleFormatError(f"cannot read schedule file {str(p)!r}: {getattr(exc, 'strerror', None) or exc}") from None
+    except json.JSONDecodeError as exc:
+        raise ScheduleFormatError(f"{p}: not valid JSON ({exc.msg} at line {exc.lineno})") from None
+    return schedule_from_json(data, source=str(p))
+
+
+def schedule_from_json(data: Any, *, source: str = "<json>") -> Schedule:
+    if not isinstance(data, dict):
+        raise ScheduleFormatError(f"{source}: top level must be a JSON object")
+    if data.get("format") != FORMAT:
+        raise ScheduleFormatError(f"{source}: 'format' must be {FORMAT!r}, got {data.get('format')!r}")
+    steps_raw = data.get("steps")
+    if not isinstance(steps_raw, list):
+        raise ScheduleFormatError(f"{source}: 'steps' must be a list")
+    steps = []
+    for k, s in enumerate(steps_raw):
+        if not isinstance(s, dict) or s.get("op") not in ("compute", "free") or not isinstance(s.get("node"), str):
+            raise ScheduleFormatError(f"{source}: step #{k} must be {{\"op\": \"compute\"|\"free\", \"node\": \"<id>\"}}")
+        steps.append(Step(s["op"], s["node"]))
+    for key, kinds in (("budget", (int,)), ("peak_memory", (int,)), ("objective", (int, float))):
+        val = data.get(key)
+        if val is not None and (isinstance(val, bool) or not isinstance(val, kinds)
+                                or (isinstance(val, float) and not math.isfinite(val))):
+            raise ScheduleFormatError(f"{source}: {key!r} must be a number, got {val!r}")
+    status = data.get("status")
+    if status is not None and status not in STATUSES:
+        raise ScheduleFormatError(f"{source}: 'status' must be one of {STATUSES}, got {status!r}")
+    graph = data.get("graph")
+    if not isinstance(graph, str):
+        raise ScheduleFormatError(f"{source}: 'graph' must be the graph's name (a string)")
+    return Schedule(graph=graph, steps=tuple(steps), budget=data.get("budget"),
+                    objective=data.get("objective"), peak_memory=data.get("peak_memory"), status=status)

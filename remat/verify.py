@@ -1,0 +1,123 @@
+"""The independent verifier: replay a schedule, check everything, trust nothing.
+
+It imports only the graph and the schedule, never a formulation or a backend,
+so a bug in a model or a decoder cannot hide behind the same bug here.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+from remat.graph import Graph
+from remat.schedule import Schedule
+
+# Violation kinds, stable strings (tests and tools match on them).
+UNKNOWN_NODE = "unknown-node"
+MISSING_INPUT = "missing-input"
+ALREADY_RESIDENT = "already-resident"
+NOT_RESIDENT = "not-resident"
+OVER_BUDGET = "over-budget"
+NEVER_COMPUTED = "never-computed"
+NOT_RECOMPUTABLE = "not-recomputable"
+OBJECTIVE_MISMATCH = "objective-mismatch"
+PEAK_MISMATCH = "peak-mismatch"
+BAD_OP = "bad-op"
+
+
+@dataclass(frozen=True)
+class Violation:
+    step: int | None  # index into schedule.steps; None for whole-schedule problems
+    kind: str
+    message: str
+
+    def __str__(self) -> str:
+        where = f"step {self.step}" if self.step is not None else "schedule"
+        return f"{where}: {self.kind}: {self.message}"
+
+
+@dataclass(frozen=True)
+class Report:
+    """What a replay found. ``valid`` is true iff there are no violations."""
+
+    violations: tuple[Violation, ...]
+    peak_memory: int
+    total_cost: float | int
+    computes: int
+    budget: int | None = None
+    memory_profile: tuple[int, ...] = field(default=(), repr=False)  # memory after each step
+
+    @property
+    def valid(self) -> bool:
+        return not self.violations
+
+    def kinds(self) -> set[str]:
+        return {v.kind for v in self.violations}
+
+
+def verify(graph: Graph, schedule: Schedule, budget: int | None = None) -> Report:
+    """Replay ``schedule`` on ``graph`` and report every violation.
+
+    ``budget`` defaults to the schedule's own claim; with neither, memory is
+    measured but not bounded.
+
+    >>> from remat.schedule import no_remat_schedule
+    >>> from remat.graph import Graph
+    >>> g = Graph.from_edges([("a", "b")], cost={"a": 2, "b": 3}, mem={"a": 4, "b": 5})
+    >>> r = verify(g, no_remat_schedule(g), budget=9)
+    >>> r.valid, r.peak_memory, r.total_cost
+    (True, 9, 5)
+    >>> verify(g, no_remat_schedule(g), budget=8).kinds()
+    {'over-budget'}
+    """
+    if budget is None:
+        budget = schedule.budget
+    violations: list[Violation] = []
+    resident = [False] * graph.n
+    computed = [0] * graph.n
+    memory = 0
+    peak = 0
+    cost: float | int = 0
+    profile = []
+    for k, step in enumerate(schedule.steps):
+        v = graph.index.get(step.node)
+        if v is None:
+            violations.append(Violation(k, UNKNOWN_NODE, f"node {step.node!r} is not in graph {graph.name!r}"))
+            profile.append(memory)
+            continue
+        if step.op == "compute":
+            for u in graph.preds[v]:
+                if not resident[u]:
+                    violations.append(Violation(k, MISSING_INPUT,
+                                                f"compute {step.node!r} needs input {graph.ids[u]!r}, which is not resident"))
+            if resident[v]:
+                violations.append(Violation(k, ALREADY_RESIDENT, f"compute {step.node!r} while it is already resident"))
+            else:
+                resident[v] = True
+                memory += graph.mem[v]
+            if computed[v] and not graph.recomputable[v]:
+                violations.append(Violation(k, NOT_RECOMPUTABLE, f"node {step.node!r} may be computed only once"))
+            computed[v] += 1
+            cost += graph.cost[v]
+            if memory > peak:
+                peak = memory
+            if budget is not None and memory > budget:
+                violations.append(Violation(k, OVER_BUDGET, f"memory {memory} exceeds budget {budget} at compute {step.node!r}"))
+        elif step.op == "free":
+            if not resident[v]:
+                violations.append(Violation(k, NOT_RESIDENT, f"free {step.node!r} while it is not resident"))
+            else:
+                resident[v] = False
+                memory -= graph.mem[v]
+        else:
+            violations.append(Violation(k, BAD_OP, f"unknown op {step.op!r}"))
+        profile.append(memory)
+    for v in range(graph.n):
+        if not computed[v]:
+            violations.append(Violation(None, NEVER_COMPUTED, f"node {graph.ids[v]!r} is never computed"))
+    if schedule.objective is not None and not math.isclose(schedule.objective, cost, rel_tol=1e-9, abs_tol=1e-9):
+        violations.append(Violation(None, OBJECTIVE_MISMATCH, f"reported objective {schedule.objective} but the steps cost {cost}"))
+    if schedule.peak_memory is not None and schedule.peak_memory != peak:
+        violations.append(Violation(None, PEAK_MISMATCH, f"reported peak {schedule.peak_memory} but the replay peaks at {peak}"))
+    return Report(violations=tuple(violations), peak_memory=peak, total_cost=cost,
+                  computes=sum(computed), budget=budget, memory_profile=tuple(profile))
