@@ -23,7 +23,7 @@ def training_graph(name: str, forward: Sequence[tuple[str, int, int, Sequence[st
 
     A ``loss`` node reads the last forward node; each forward node ``f`` gets a
     gradient node ``grad_f`` (cost ``grad_cost_factor * cost(f)``, the size of
-    ``f``'s inputs) that reads ``f``'s inputs, ``f`` itself and the gradient of
+    ``f``'s output) that reads ``f``'s inputs, ``f`` itself and the gradient of
     every consumer of ``f`` (the loss for the last node).
     """
     cost = {f: c for f, c, _, _ in forward}
@@ -40,7 +40,7 @@ def training_graph(name: str, forward: Sequence[tuple[str, int, int, Sequence[st
     for f, c, _, ins in reversed(forward):
         g = f"grad_{f}"
         cost[g] = grad_cost_factor * c
-        mem[g] = sum(mem[u] for u in ins) or mem[f]
+        mem[g] = mem[f]
         edges.extend((u, g) for u in ins)
         edges.append((f, g))
         edges.extend(("loss" if k == "loss" else f"grad_{k}", g) for k in consumers[f])
@@ -58,7 +58,7 @@ def unet(depth: int = 3, *, base_mem: int = 1 << 20, base_cost: int = 100) -> Gr
     """Training graph of a U-Net: ``depth`` encoder levels, a bottleneck, ``depth`` decoder levels
     with skip connections; activations halve in size (and cost) per level down.
 
-    The bundled example of ``remat solve --example unet``.
+    ``unet(4)`` is the bundled example of ``remat solve --example unet``.
     """
     fwd: list[tuple[str, int, int, list[str]]] = []
     prev: list[str] = []
@@ -74,4 +74,4 @@ def unet(depth: int = 3, *, base_mem: int = 1 << 20, base_cost: int = 100) -> Gr
     return training_graph(f"unet{depth}", fwd)
 
 
-EXAMPLES = {"unet": lambda: unet(3), "linear": lambda: linear(8)}
+EXAMPLES = {"unet": lambda: unet(4), "linear": lambda: linear(8)}

@@ -1,0 +1,50 @@
+"""The live progress line while a solver runs: incumbent, bound, gap, elapsed time."""
+
+from __future__ import annotations
+
+import time
+
+from rich.console import Console
+
+from remat.backends import Progress
+
+
+def format_progress(p: Progress, total_cost: float) -> str:
+    inc = "-" if p.objective is None else f"{p.objective:,.6g}"
+    bound = "-" if p.bound is None else f"{p.bound:,.6g}"
+    gap = "-"
+    if p.objective and p.bound is not None:
+        gap = f"{100 * max(0.0, p.objective - p.bound) / p.objective:.2f}%"
+    tdi = "" if p.objective is None or not total_cost else f"  TDI {100 * (p.objective / total_cost - 1):.3f}%"
+    return f"incumbent {inc}  bound {bound}  gap {gap}{tdi}  elapsed {p.elapsed:.1f}s"
+
+
+class LiveLine:
+    """Rewrites one status line on a terminal; prints throttled lines otherwise. Use as a context manager."""
+
+    def __init__(self, total_cost: float, enabled: bool = True) -> None:
+        self.console = Console(stderr=True)
+        self.total_cost = total_cost
+        self.enabled = enabled
+        self._status = None
+        self._last_print = 0.0
+
+    def __enter__(self) -> "LiveLine":
+        if self.enabled and self.console.is_terminal:
+            self._status = self.console.status("solving...")
+            self._status.__enter__()
+        return self
+
+    def update(self, p: Progress) -> None:
+        if not self.enabled:
+            return
+        line = format_progress(p, self.total_cost)
+        if self._status is not None:
+            self._status.update(line)
+        elif time.monotonic() - self._last_print >= 1.0:
+            self._last_print = time.monotonic()
+            self.console.print(line, highlight=False, soft_wrap=True)
+
+    def __exit__(self, *exc: object) -> None:
+        if self._status is not None:
+            self._status.__exit__(*exc)

@@ -1,0 +1,64 @@
+"""``remat solve``: find, verify and write a schedule."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from remat.backends import backend_names
+from remat.budget import parse_budget
+from remat.cli import EXIT_INFEASIBLE, EXIT_NO_SOLUTION, EXIT_OK
+from remat.cli.common import add_graph_argument, echo, graph_from_args, positive_float, positive_int
+from remat.cli.progress import LiveLine
+from remat.graph import no_remat_peak
+from remat.solve import solve
+from remat.status import Status
+
+
+def add_parser(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("solve", help="find a minimum-cost schedule within a memory budget",
+                       description="Find a minimum-cost schedule within a memory budget; the schedule is verified.")
+    add_graph_argument(p)
+    p.add_argument("--budget", "-b", required=True,
+                   help="bytes (41687), a fraction (0.9) or a percent (90%%) of the no-remat peak")
+    p.add_argument("--backend", default="cpsat", help=f"solver backend (registered: {', '.join(backend_names())})")
+    p.add_argument("--formulation", default="moccasin", help="model to solve (default: moccasin)")
+    p.add_argument("--time-limit", type=positive_float, default=None, metavar="S", help="seconds")
+    p.add_argument("--threads", type=positive_int, default=2, metavar="N", help="solver threads (default 2)")
+    p.add_argument("--max-copies", type=positive_int, default=2, metavar="C",
+                   help="retention intervals per node (Moccasin's C, default 2)")
+    p.add_argument("--seed", type=int, default=0, help="solver random seed")
+    p.add_argument("-o", "--output", metavar="OUT.json", help="write the schedule (remat-schedule/1)")
+    p.add_argument("--quiet", "-q", action="store_true", help="no live progress line")
+    p.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    graph = graph_from_args(args)
+    peak = no_remat_peak(graph)
+    budget = parse_budget(args.budget, peak=peak)
+    with LiveLine(graph.total_cost, enabled=not args.quiet) as live:
+        result = solve(graph, budget, backend=args.backend, formulation=args.formulation,
+                       time_limit=args.time_limit, threads=args.threads, max_copies=args.max_copies,
+                       seed=args.seed, on_progress=live.update)
+    if result.schedule is not None and args.output:
+        result.schedule.save(args.output)
+    echo(summary(result, peak))
+    if result.status == Status.INFEASIBLE:
+        return EXIT_INFEASIBLE
+    if result.schedule is None:
+        return EXIT_NO_SOLUTION
+    return EXIT_OK
+
+
+def summary(result, peak: int) -> str:
+    head = f"{result.graph}: budget {result.budget:,} bytes ({100 * result.budget / peak:.1f}% of no-remat peak {peak:,})"
+    if result.status == Status.INFEASIBLE:
+        return f"{head}\nstatus infeasible: no schedule fits this budget (proven)"
+    if result.schedule is None:
+        return f"{head}\nstatus unknown: limit reached with no schedule"
+    gap = "" if result.gap is None else f", gap {100 * result.gap:.2f}%"
+    limit = " (time limit reached: best verified incumbent)" if result.status == Status.FEASIBLE else ""
+    return (f"{head}\nstatus {result.status.value}{limit}: cost {result.objective:,} (TDI {result.tdi:.3f}%{gap}), "
+            f"peak {result.peak_memory:,} bytes, {len(result.schedule.computes)} computations, "
+            f"verified, {result.wall_time:.2f}s")
