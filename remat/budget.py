@@ -24,6 +24,8 @@ def parse_budget(text: str, *, peak: int) -> int:
     """Integer bytes (``41687``), a fraction of ``peak`` (``0.9``) or a percent (``90%``)."""
     s = str(text).strip()
     if _BYTES.fullmatch(s):
+        if int(s) == 0:
+            raise BudgetError(f"budget {text!r} must be positive")
         return int(s)
     if _FRACTION.fullmatch(s):
         frac = Fraction(s)

@@ -1,0 +1,97 @@
+"""The command line: exit codes, files, one-line errors."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from remat.cli import main
+from remat.generators import unet
+from tests.paper import paper_graph_path
+
+
+def run(capsys, *argv):
+    code = main([str(a) for a in argv])
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+@pytest.fixture
+def unet_file(tmp_path):
+    path = tmp_path / "unet.json"
+    unet(4).save(path)
+    return path
+
+
+def test_solve_writes_a_verified_schedule(capsys, tmp_path, unet_file):
+    out_file = tmp_path / "s.json"
+    code, out, _ = run(capsys, "solve", unet_file, "--budget", "80%", "-o", out_file, "--quiet")
+    assert code == 0
+    data = json.loads(out_file.read_text())
+    assert data["format"] == "remat-schedule/1" and data["status"] == "optimal"
+    assert data["peak_memory"] <= data["budget"]
+    assert "TDI" in out
+    assert run(capsys, "verify", unet_file, out_file)[0] == 0
+
+
+def test_example_flag_solves_the_bundled_graph(capsys):
+    code, out, _ = run(capsys, "solve", "--example", "unet", "--budget", "0.8", "--quiet")
+    assert code == 0 and "unet4" in out
+
+
+def tampered(tmp_path, unet_file, capsys, edit):
+    out_file = tmp_path / "s.json"
+    assert run(capsys, "solve", unet_file, "--budget", "80%", "-o", out_file, "-q")[0] == 0
+    data = json.loads(out_file.read_text())
+    edit(data["steps"])
+    out_file.write_text(json.dumps(data))
+    return out_file
+
+
+def test_verify_rejects_a_removed_compute(capsys, tmp_path, unet_file):
+    def drop_first_compute_with_inputs(steps):
+        k = next(i for i, s in enumerate(steps) if s["op"] == "compute" and s["node"] == "enc1")
+        del steps[k]
+    path = tampered(tmp_path, unet_file, capsys, drop_first_compute_with_inputs)
+    code, out, _ = run(capsys, "verify", unet_file, path)
+    assert code == 1 and "missing-input" in out
+
+
+def test_verify_rejects_two_swapped_steps(capsys, tmp_path, unet_file):
+    def swap_first_two_computes(steps):
+        steps[0], steps[1] = steps[1], steps[0]  # enc0, enc1: enc1 now runs before its input
+    path = tampered(tmp_path, unet_file, capsys, swap_first_two_computes)
+    code, out, _ = run(capsys, "verify", unet_file, path)
+    assert code == 1 and "step 0: missing-input" in out
+
+
+def test_infeasible_exits_3(capsys):
+    code, out, _ = run(capsys, "solve", paper_graph_path("vgg16_train"), "--budget", "80%", "-q")
+    assert code == 3 and "infeasible" in out
+
+
+@pytest.mark.parametrize("budget", ["-5", "abc", "80%%", "1.2.3", "", "0", "0%"])
+def test_bad_budgets_exit_2_with_one_line(capsys, unet_file, budget):
+    code, out, err = run(capsys, "solve", unet_file, f"--budget={budget}", "-q")
+    assert code == 2 and err.count("\n") == 1 and "budget" in err
+
+
+def test_schedule_for_another_graph_exits_2(capsys, tmp_path, unet_file):
+    out_file = tmp_path / "s.json"
+    run(capsys, "solve", unet_file, "--budget", "90%", "-o", out_file, "-q")
+    code, _, err = run(capsys, "verify", paper_graph_path("vgg16_train"), out_file)
+    assert code == 2 and "is for graph 'unet4'" in err
+
+
+def test_info_prints_the_numbers(capsys):
+    code, out, _ = run(capsys, "info", paper_graph_path("rl1_random_layered_n100"))
+    assert code == 0 and "46,319" in out and "20,020" in out and "236" in out
+
+
+def test_usage_error_is_one_line_exit_2(capsys):
+    code = None
+    with pytest.raises(SystemExit) as info:
+        main(["solve", "--budget"])
+    code = info.value.code
+    assert code == 2 and capsys.readouterr().err.count("\n") == 1

@@ -1,0 +1,147 @@
+"""End to end on CP-SAT: the Moccasin optimum against brute force, the paper's optima, and the edge budgets."""
+
+from __future__ import annotations
+
+import itertools
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from remat.graph import Graph, load_graph, min_budget, no_remat_peak
+from remat.solve import solve
+from remat.status import Status
+from remat.verify import verify
+from tests.paper import paper_graph_path
+
+
+@st.composite
+def small_dags(draw, max_nodes=7):
+    n = draw(st.integers(1, max_nodes))
+    edges = [(u, v) for v in range(n) for u in range(v) if draw(st.booleans())]
+    cost = {v: draw(st.integers(0, 9)) for v in range(n)}
+    mem = {v: draw(st.integers(0, 6)) for v in range(n)}
+    return Graph.from_edges(edges, cost=cost, mem=mem, name="dag", order=list(range(n)))
+
+
+def peak_of(graph: Graph, seq: list[int]) -> int:
+    """Peak memory of a compute sequence, computed independently of remat.schedule/verify.
+
+    The copy made at position q lives until the last read by a successor before the
+    node's next computation (or only at q); the memory at position p sums the live copies.
+    """
+    live_until = []
+    for q, u in enumerate(seq):
+        end = q
+        for r in range(q + 1, len(seq)):
+            if seq[r] == u:
+                break
+            if u in graph.preds[seq[r]]:
+                end = r
+        live_until.append(end)
+    return max(sum(graph.mem[seq[q]] for q in range(p + 1) if live_until[q] >= p) for p in range(len(seq)))
+
+
+def staged_sequences(n: int, max_copies: int):
+    """Every compute sequence of the stage-restricted model: stage s recomputes some earlier
+    nodes in index order, then computes node s for the first time; each node at most
+    ``max_copies`` times."""
+    choices = []
+    for k in range(n):
+        options = [()]
+        later_stages = range(k + 1, n)
+        for extra in range(1, max_copies):
+            options += list(itertools.combinations(later_stages, extra))
+        choices.append(options)
+    for pick in itertools.product(*choices):
+        seq = []
+        for s in range(n):
+            seq += [k for k in range(s) if s in pick[k]]
+            seq.append(s)
+        yield seq
+
+
+def brute_force(graph: Graph, budget: int, max_copies: int = 2) -> int | None:
+    best = None
+    for seq in staged_sequences(graph.n, max_copies):
+        if any(u not in seq[:p] for p, v in enumerate(seq) for u in graph.preds[v]):
+            continue
+        if peak_of(graph, seq) <= budget:
+            cost = sum(graph.cost[v] for v in seq)
+            best = cost if best is None else min(best, cost)
+    return best
+
+
+def test_brute_force_enumerates_the_staged_sequences():
+    assert sum(1 for _ in staged_sequences(4, 2)) == 4 * 3 * 2 * 1
+    assert list(staged_sequences(2, 2)) == [[0, 1], [0, 0, 1]]
+
+
+def test_recomputation_is_found_where_needed():
+    # 0 -> 1 -> 2 -> 3 plus the skip 0 -> 3: keeping 0 alive costs 12 bytes at node 2;
+    # recomputing 0 (cost 5) just before 3 brings the peak to 9.
+    g = Graph.from_edges([(0, 1), (1, 2), (2, 3), (0, 3)], cost={0: 5, 1: 1, 2: 1, 3: 1},
+                         mem={0: 4, 1: 4, 2: 4, 3: 1}, name="skip4")
+    assert no_remat_peak(g) == 12
+    assert brute_force(g, 9) == g.total_cost + 5
+    r = solve(g, 9, threads=1)
+    assert r.status == Status.OPTIMAL and r.objective == g.total_cost + 5
+    assert r.schedule.computes == ["0", "1", "2", "0", "3"]
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(graph=small_dags(), frac=st.floats(0.3, 1.0))
+def test_cpsat_optimum_equals_brute_force(graph, frac):
+    budget = int(frac * no_remat_peak(graph))
+    result = solve(graph, budget, threads=1, time_limit=30)
+    expected = brute_force(graph, budget)
+    if expected is None:
+        assert result.status == Status.INFEASIBLE
+    else:
+        assert result.status == Status.OPTIMAL
+        assert result.objective == expected
+        assert verify(graph, result.schedule, budget).valid
+
+
+@settings(max_examples=25, deadline=None)
+@given(graph=small_dags(max_nodes=9))
+def test_budget_at_peak_costs_nothing_extra_and_below_min_budget_is_infeasible(graph):
+    ok = solve(graph, no_remat_peak(graph), threads=1, time_limit=30)
+    assert ok.status == Status.OPTIMAL and ok.objective == graph.total_cost and ok.report.valid
+    if min_budget(graph) > 0:
+        assert solve(graph, min_budget(graph) - 1, threads=1, time_limit=30).status == Status.INFEASIBLE
+
+
+@settings(max_examples=25, deadline=None)
+@given(graph=small_dags(max_nodes=9), frac=st.floats(0.0, 1.2))
+def test_every_returned_schedule_verifies(graph, frac):
+    budget = int(frac * no_remat_peak(graph))
+    r = solve(graph, budget, threads=1, time_limit=30)
+    if r.schedule is not None:
+        report = verify(graph, r.schedule, budget)
+        assert report.valid and report.total_cost == r.objective and report.peak_memory <= budget
+
+
+@pytest.mark.parametrize("stem, frac, tdi", [
+    ("vgg16_train", "0.9", 1.968), ("cm1_fcn8_train", "0.9", 0.029), ("cm1_fcn8_train", "0.8", 0.136)])
+def test_reference_optima_of_the_paper_model(stem, frac, tdi):
+    """The optima in ../shared/graphs/paper/README.md, proven by an independent model."""
+    from remat.budget import parse_budget
+
+    g = load_graph(paper_graph_path(stem))
+    r = solve(g, parse_budget(frac, peak=no_remat_peak(g)), threads=2, time_limit=60)
+    assert r.status == Status.OPTIMAL
+    assert round(r.tdi, 3) == tdi
+
+
+def test_vgg16_at_80_percent_is_proven_infeasible():
+    g = load_graph(paper_graph_path("vgg16_train"))
+    assert solve(g, int(0.8 * no_remat_peak(g)), threads=2, time_limit=60).status == Status.INFEASIBLE
+
+
+def test_time_limit_incumbent_is_feasible_not_optimal():
+    g = load_graph(paper_graph_path("rl2_random_layered_n250"))
+    r = solve(g, 117_472, threads=1, time_limit=0.5)
+    assert r.status in (Status.FEASIBLE, Status.UNKNOWN)
+    if r.schedule is not None:
+        assert r.report.valid and r.bound is not None and r.bound <= r.objective
