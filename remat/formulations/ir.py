@@ -151,3 +151,44 @@ def evaluate(terms: Terms, values: dict[Var, int]) -> int:
 
 def literal_value(lit: Literal, values: dict[Var, int]) -> bool:
     return (not values[lit.var]) if isinstance(lit, Not) else bool(values[lit])
+
+
+def violations(model: Model, values: dict[Var, int]) -> list[str]:
+    """Constraints of ``model`` that ``values`` breaks, described (empty when feasible).
+
+    Backends and tests use it to re-check a solution or a warm start independently of any solver.
+
+    >>> m = Model("t"); x = m.int_var(0, 5, "x")
+    >>> m.add(Linear(((x, 1),), ub=2))
+    >>> violations(m, {x: 3})
+    ['Linear #0: 3 not in [None, 2]']
+    """
+    out: list[str] = []
+    for v in model.int_vars:
+        val = values[v]
+        if not v.lb <= val <= v.ub or (v.values is not None and val not in v.values):
+            out.append(f"{v.name}={val} outside its domain")
+    for b in model.bool_vars:
+        if values[b] not in (0, 1):
+            out.append(f"{b.name}={values[b]} is not Boolean")
+    present = {itv: itv.presence is None or bool(values[itv.presence]) for itv in model.intervals}
+    for itv in model.intervals:
+        if present[itv] and values[itv.end] - values[itv.start] < itv.min_size:
+            out.append(f"{itv.name}: size {values[itv.end] - values[itv.start]} < {itv.min_size}")
+    for k, c in enumerate(model.constraints):
+        if isinstance(c, Linear):
+            if all(literal_value(x, values) for x in c.enforce):
+                total = evaluate(c.terms, values)
+                if (c.lb is not None and total < c.lb) or (c.ub is not None and total > c.ub):
+                    out.append(f"Linear #{k}: {total} not in [{c.lb}, {c.ub}]")
+        elif isinstance(c, Clause):
+            if all(literal_value(x, values) for x in c.enforce) and not any(literal_value(x, values) for x in c.literals):
+                out.append(f"Clause #{k}: no literal true")
+        elif isinstance(c, Cumulative):
+            active = [(values[i.start], values[i.end], d) for i, d in zip(c.intervals, c.demands) if present[i]]
+            for t in sorted({s for s, _, _ in active}):
+                load = sum(d for s, e, d in active if s <= t < e)
+                if load > c.capacity:
+                    out.append(f"Cumulative #{k}: load {load} > {c.capacity} at {t}")
+                    break
+    return out

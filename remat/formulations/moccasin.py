@@ -107,6 +107,7 @@ def _build_staged(graph: Graph, budget: int, max_copies: int) -> Built:
             demands.append(sizes.values[v])
     m.add(Cumulative(tuple(intervals), tuple(demands), sizes.capacity))
 
+    cover_vars: dict[tuple[int, int, int, int], BoolVar] = {}
     for u, v in graph.edges:
         for j in range(len(start[v])):
             covers = []
@@ -122,6 +123,7 @@ def _build_staged(graph: Graph, budget: int, max_copies: int) -> Built:
                         covers = None
                         break
                 x = m.bool_var(f"cover[{u}->{v},{i},{j}]")
+                cover_vars[u, v, i, j] = x
                 if present[u][i] is not None:
                     m.add(Clause((present[u][i],), enforce=(x,)))  # type: ignore[arg-type]
                 m.add(Linear(((su, 1), (sv, -1)), ub=-1, enforce=(x,)))
@@ -146,7 +148,13 @@ def _build_staged(graph: Graph, budget: int, max_copies: int) -> Built:
         return [v for _, v in sorted(events)]
 
     def encode(computes: Sequence[int]) -> dict[Var, int] | None:
-        return _encode_staged(graph, computes, start, end, present)
+        values = _encode_staged(graph, computes, start, end, present)
+        if values is not None:
+            for (u, v, i, j), x in cover_vars.items():
+                live = lambda w, k: present[w][k] is None or values[present[w][k]]  # noqa: E731
+                values[x] = int(live(u, i) and live(v, j)
+                                and values[start[u][i]] < values[start[v][j]] < values[end[u][i]])
+        return values
 
     return Built(model=m, decode=decode, encode=encode, cost_unit=costs.unit, exact_costs=costs.exact,
                  info={"horizon": horizon, "size_unit": sizes.unit, "capacity": sizes.capacity})
