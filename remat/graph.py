@@ -132,22 +132,18 @@ class Graph:
         """
         if not isinstance(g, nx.DiGraph) or g.is_multigraph():
             raise GraphError("expected a networkx DiGraph (not a multigraph or undirected graph)")
-        raw = [(v, {"cost": d.get(cost), "mem": d.get(mem), "name": d.get("name"),
-                    "recomputable": d.get("recomputable", True)},
-                 {"_cost": cost, "_mem": mem, **{k: a for k, a in (("cost", cost), ("mem", mem)) if a in d}})
-               for v, d in g.nodes(data=True)]
-        return _build(name=name or g.graph.get("name") or "graph",
-                      nodes=[(v, attrs, present) for v, attrs, present in raw],
-                      edges=list(g.edges()), order=order)
+        nodes = [(v, {"cost": d[cost] if cost in d else MISSING, "mem": d[mem] if mem in d else MISSING,
+                      "name": d.get("name"), "recomputable": d.get("recomputable", True)})
+                 for v, d in g.nodes(data=True)]
+        return _build(name=name or g.graph.get("name") or "graph", nodes=nodes, edges=list(g.edges()),
+                      order=order, fields={"cost": cost, "mem": mem})
 
     @classmethod
     def from_edges(cls, edges: Iterable[tuple[Any, Any]], *, cost: Mapping[Any, Number],
                    mem: Mapping[Any, int], name: str = "graph",
                    order: Sequence[Any] | None = None) -> "Graph":
         """Build from an edge list and per-node ``cost`` / ``mem`` mappings (their keys are the nodes)."""
-        nodes = [(v, {"cost": cost.get(v), "mem": mem.get(v)},
-                  {k: k for k, d in (("cost", cost), ("mem", mem)) if v in d})
-                 for v in dict.fromkeys([*cost, *mem])]
+        nodes = [(v, {"cost": cost.get(v, MISSING), "mem": mem.get(v, MISSING)}) for v in dict.fromkeys([*cost, *mem])]
         return _build(name=name, nodes=nodes, edges=list(edges), order=order)
 
 
@@ -171,24 +167,31 @@ def _num(node: str, fieldname: str, value: Any, *, integer: bool) -> Number:
     return float(value)
 
 
-def _build(*, name: str, nodes: list[tuple[Any, dict[str, Any], dict[str, str]]],
-           edges: list[tuple[Any, Any]], order: Sequence[Any] | None) -> Graph:
-    """Validate raw nodes ``(id, {"cost","mem","name"}, present-field-names)`` and edges."""
+MISSING = object()  # a node field absent from the input
+
+
+def _build(*, name: str, nodes: list[tuple[Any, dict[str, Any]]], edges: list[tuple[Any, Any]],
+           order: Sequence[Any] | None, fields: Mapping[str, str] | None = None) -> Graph:
+    """Validate raw nodes ``(id, {"cost", "mem", "name", "recomputable"})`` and edges.
+
+    ``fields`` maps ``cost`` and ``mem`` to the input's own field names, for error messages.
+    """
+    fields = fields or {"cost": "cost", "mem": "mem"}
     if not nodes:
         raise GraphError(f"graph {name!r} is empty: it has no nodes")
     ids: list[str] = []
     seen: set[str] = set()
     attrs: dict[str, dict[str, Any]] = {}
-    for raw_id, a, present in nodes:
+    for raw_id, a in nodes:
         vid = str(raw_id)
         if vid in seen:
             raise GraphError(f"duplicate node id {vid!r}")
         seen.add(vid)
         for key in ("cost", "mem"):
-            if key not in present:
-                raise GraphError(f"node {vid!r}: missing field {present.get('_' + key, key)!r}")
-        cost = _num(vid, present["cost"], a["cost"], integer=False)
-        mem = _num(vid, present["mem"], a["mem"], integer=True)
+            if a[key] is MISSING:
+                raise GraphError(f"node {vid!r}: missing field {fields[key]!r}")
+        cost = _num(vid, fields["cost"], a["cost"], integer=False)
+        mem = _num(vid, fields["mem"], a["mem"], integer=True)
         rec = a.get("recomputable", True)
         if not isinstance(rec, bool):
             raise GraphError(f"node {vid!r}: field 'recomputable' must be true or false, got {rec!r}")
@@ -287,12 +290,10 @@ def graph_from_json(data: Any, *, source: str = "<json>") -> Graph:
         vid = node[f["id"]]
         if not isinstance(vid, (str, int)) or isinstance(vid, bool):
             raise GraphError(f"node #{k}: field {f['id']!r} must be a string or integer, got {vid!r}")
-        present = {key: f[key] for key in ("cost", "mem") if f[key] in node}
-        present.update({"_cost": f["cost"], "_mem": f["mem"]})
-        attrs = {"cost": node.get(f["cost"]), "mem": node.get(f["mem"]),
+        attrs = {"cost": node.get(f["cost"], MISSING), "mem": node.get(f["mem"], MISSING),
                  "recomputable": node.get("recomputable", True),
                  "name": node.get("name") if dialect != "random-layered" else None}
-        nodes.append((vid, attrs, present))
+        nodes.append((vid, attrs))
     edges = []
     for k, link in enumerate(links):
         if isinstance(link, Mapping) and "source" in link and "target" in link:
@@ -309,7 +310,7 @@ def graph_from_json(data: Any, *, source: str = "<json>") -> Graph:
     if order is not None and not isinstance(order, list):
         raise GraphError(f"{source}: 'graph.order' must be a list of node ids")
     name = meta.get("name") or Path(source).stem
-    return _build(name=str(name), nodes=nodes, edges=edges, order=order)
+    return _build(name=str(name), nodes=nodes, edges=edges, order=order, fields=f)
 
 
 def load_graph(path: str | Path) -> Graph:
