@@ -3,17 +3,23 @@
 * :func:`training_graph`: the joint forward + backward graph of any forward DAG,
   Checkmate-style (each gradient node reads the gradients of its forward
   node's consumers and the forward node's inputs and output);
-* :func:`linear` and :func:`unet`: Checkmate-style training graphs of any depth.
+* :func:`linear` and :func:`unet`: Checkmate-style training graphs of any depth;
+* :func:`random_layered`: random layered DAGs of the family the Moccasin
+  paper benchmarks on (Gagrani et al. 2022, Appendix A), seeded;
+* :func:`from_spec`: any of these from a short text spec, as ``remat bench``
+  takes them (``random_layered:n=500,seed=1``, ``unet:depth=4``).
 
 >>> g = unet(depth=2)
 >>> g.n, g.num_edges
-(16, 30)
+(11, 25)
 """
 
 from __future__ import annotations
 
-from typing import Sequence
+import random
+from typing import Any, Callable, Sequence
 
+from remat.errors import GraphError
 from remat.graph import Graph
 
 
@@ -72,6 +78,92 @@ def unet(depth: int = 3, *, base_mem: int = 1 << 20, base_cost: int = 100) -> Gr
         fwd.append((f"dec{i}", base_cost, base_mem // 2 ** i, prev + [f"enc{i}"]))
         prev = [f"dec{i}"]
     return training_graph(f"unet{depth}", fwd)
+
+
+def random_layered(n: int = 250, *, width: float | None = None, edge_density: float = 0.3,
+                   skip_density: float | None = None, seed: int = 0) -> Graph:
+    """A random layered DAG of ``n`` nodes, deterministic by its arguments.
+
+    The family of the Moccasin paper's RL graphs (Gagrani et al. 2022,
+    Appendix A): one source, then levels of on average ``width`` nodes
+    (default ``0.6 sqrt(n)``); each node reads each node of the level
+    before with probability ``edge_density`` (at least one of them), and
+    each node of an earlier level with probability ``skip_density``
+    (default ``0.5 / (nodes so far)``: about one skip input per two nodes);
+    a final sink reads every node nobody reads. Output sizes are uniform on
+    10..8180 in steps of 10, durations on 0..998 (the source costs 0), as in
+    the published files. Nodes are numbered level by level, which is the
+    graph's order.
+
+    >>> g = random_layered(100, seed=1)
+    >>> g.n, g == random_layered(100, seed=1), g == random_layered(100, seed=2)
+    (100, True, False)
+    >>> all(m % 10 == 0 and 10 <= m <= 8180 for m in g.mem)
+    True
+    """
+    if isinstance(n, bool) or not isinstance(n, int) or n < 3:
+        raise GraphError(f"random_layered: n must be an integer >= 3, got {n!r}")
+    if width is None:
+        width = max(2.0, 0.6 * (n ** 0.5))
+    if not width >= 1:
+        raise GraphError(f"random_layered: width must be >= 1, got {width!r}")
+    for label, p in (("edge_density", edge_density), ("skip_density", skip_density)):
+        if p is not None and not 0 <= p <= 1:
+            raise GraphError(f"random_layered: {label} must be in [0, 1], got {p!r}")
+    rng = random.Random(f"random_layered/{n}/{width}/{edge_density}/{skip_density}/{seed}")
+    levels: list[list[int]] = [[0]]
+    nxt = 1
+    while nxt < n - 1:  # node n - 1 is the sink
+        size = min(n - 1 - nxt, max(1, round(rng.uniform(0.5, 1.5) * width)))
+        levels.append(list(range(nxt, nxt + size)))
+        nxt += size
+    preds: list[set[int]] = [set() for _ in range(n)]
+    for li in range(1, len(levels)):
+        before = levels[li - 1]
+        earlier = [u for lv in levels[:li - 1] for u in lv]
+        p_skip = skip_density if skip_density is not None else min(1.0, 0.5 / max(1, len(earlier)))
+        for v in levels[li]:
+            ins = {u for u in before if rng.random() < edge_density} or {rng.choice(before)}
+            ins.update(u for u in earlier if rng.random() < p_skip)
+            preds[v] = ins
+    read = {u for ps in preds for u in ps}
+    preds[n - 1] = {u for u in range(n - 1) if u not in read} or {n - 2}
+    cost = {v: 0 if v == 0 else rng.randrange(0, 999) for v in range(n)}
+    mem = {v: 10 * rng.randrange(1, 819) for v in range(n)}
+    edges = [(u, v) for v in range(n) for u in sorted(preds[v])]
+    return Graph.from_edges(edges, cost=cost, mem=mem, name=f"random_layered_n{n}_s{seed}", order=range(n))
+
+
+GENERATORS: dict[str, Callable[..., Graph]] = {"random_layered": random_layered, "unet": unet, "linear": linear}
+
+
+def from_spec(spec: str) -> Graph:
+    """A generated graph from ``NAME[:key=value,...]``; values are ints or floats.
+
+    >>> from_spec("linear:depth=3").n
+    7
+    >>> from_spec("random_layered:n=50,seed=3") == random_layered(50, seed=3)
+    True
+    """
+    name, _, rest = spec.partition(":")
+    if name not in GENERATORS:
+        raise GraphError(f"unknown generator {name!r} in {spec!r}; known: {', '.join(sorted(GENERATORS))}")
+    kwargs: dict[str, Any] = {}
+    for item in filter(None, (x.strip() for x in rest.split(","))):
+        key, eq, raw = item.partition("=")
+        if not eq:
+            raise GraphError(f"generator spec {spec!r}: expected key=value, got {item!r}")
+        try:
+            kwargs[key.strip()] = int(raw)
+        except ValueError:
+            try:
+                kwargs[key.strip()] = float(raw)
+            except ValueError:
+                raise GraphError(f"generator spec {spec!r}: {key.strip()} must be a number, got {raw!r}") from None
+    try:
+        return GENERATORS[name](**kwargs)
+    except TypeError as exc:
+        raise GraphError(f"generator spec {spec!r}: {exc}") from None
 
 
 EXAMPLES = {"unet": lambda: unet(4), "linear": lambda: linear(8)}
