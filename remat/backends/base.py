@@ -74,60 +74,88 @@ def module_available(module: str) -> bool:
         return False
 
 
-_REGISTRY: dict[str, Callable[[], Backend]] = {}
-_AVAILABILITY: dict[str, Callable[[], bool]] = {}
-_FEATURES: dict[str, frozenset[str]] = {}
+@dataclass(frozen=True)
+class Registration:
+    """How to make a backend, whether it is installed (checked without importing it), what it supports."""
+
+    factory: Callable[[], Backend]
+    available: Callable[[], bool]
+    features: frozenset[str] = frozenset()
+
+
+_REGISTRY: dict[str, Registration] = {}
+_RESOLVERS: list[Callable[[str], Registration | None]] = []
 
 
 def register_backend(name: str, factory: Callable[[], Backend], *, available: Callable[[], bool],
                      features: frozenset[str] = frozenset()) -> None:
-    """Make a backend selectable as ``backend=name`` / ``--backend name``."""
-    _REGISTRY[name] = factory
-    _AVAILABILITY[name] = available
-    _FEATURES[name] = features
+    """Make a backend selectable as ``backend=name`` / ``--backend name``.
+
+    ``features`` declared here are the single record of what the backend
+    supports; its class reads them back with :func:`backend_features`.
+    """
+    _REGISTRY[name] = Registration(factory, available, frozenset(features))
     is_available.cache_clear()
+
+
+def register_resolver(resolver: Callable[[str], Registration | None]) -> None:
+    """Add a resolver for parametrised names (such as ``pyomo:cbc``): name -> Registration or None."""
+    _RESOLVERS.append(resolver)
+    is_available.cache_clear()
+
+
+def lookup(name: str) -> Registration | None:
+    """The registration of a backend name, registered or resolved; None when unknown."""
+    if name in _REGISTRY:
+        return _REGISTRY[name]
+    for resolver in _RESOLVERS:
+        reg = resolver(name)
+        if reg is not None:
+            return reg
+    return None
 
 
 @lru_cache(maxsize=None)
 def is_available(name: str) -> bool:
-    return name in _AVAILABILITY and bool(_AVAILABILITY[name]())
+    """Whether backend ``name`` (registered or resolved) is installed; cached, and no solver is imported.
+
+    >>> is_available("no-such-backend")
+    False
+    """
+    reg = lookup(name)
+    return reg is not None and bool(reg.available())
 
 
 def backend_names() -> list[str]:
+    """The registered names (parametrised ones such as ``pyomo:NAME`` are resolved on demand)."""
     return sorted(_REGISTRY)
 
 
 def backend_features(name: str) -> frozenset[str]:
-    return _FEATURES.get(name, frozenset())
+    reg = lookup(name)
+    return frozenset() if reg is None else reg.features
 
 
 def installed_backends() -> list[str]:
+    """Registered backends whose solver is installed."""
     return [n for n in backend_names() if is_available(n)]
 
 
 def get_backend(spec: "str | Backend") -> Backend:
-    """A backend instance by name, or ``spec`` itself when it already is a backend object."""
+    """A backend instance by name, or ``spec`` itself when it already is a backend object.
+
+    >>> get_backend("nope")
+    Traceback (most recent call last):
+    ...
+    remat.errors.BackendError: unknown backend 'nope'; installed: ...
+    """
     if not isinstance(spec, str):
+        if not callable(getattr(spec, "solve", None)):
+            raise BackendError(f"a backend is a name or an object with solve(model, options), got {type(spec).__name__}")
         return spec
-    factory = _resolve(spec)
+    reg = lookup(spec)
+    if reg is None:
+        raise BackendError(f"unknown backend {spec!r}; installed: {', '.join(installed_backends()) or 'none'}")
     if not is_available(spec):
         raise BackendError(f"backend {spec!r} is not installed; installed: {', '.join(installed_backends()) or 'none'}")
-    return factory()
-
-
-_RESOLVERS: list[Callable[[str], Callable[[], Backend] | None]] = []
-
-
-def register_resolver(resolver: Callable[[str], Callable[[], Backend] | None]) -> None:
-    """Add a resolver for parametrised names (such as ``pyomo:cbc``)."""
-    _RESOLVERS.append(resolver)
-
-
-def _resolve(name: str) -> Callable[[], Backend]:
-    if name in _REGISTRY:
-        return _REGISTRY[name]
-    for resolver in _RESOLVERS:
-        factory = resolver(name)
-        if factory is not None:
-            return factory
-    raise BackendError(f"unknown backend {name!r}; installed: {', '.join(installed_backends()) or 'none'}")
+    return reg.factory()

@@ -17,7 +17,7 @@ from typing import Any, ClassVar
 
 from ortools.sat.python import cp_model
 
-from remat.backends.base import Progress, RawResult, SolveOptions, module_available
+from remat.backends.base import Progress, RawResult, SolveOptions, backend_features, module_available
 from remat.formulations.ir import BoolVar, Clause, Cumulative, IntVar, Linear, Model, Not, Var
 from remat.status import Status
 
@@ -26,8 +26,7 @@ class CpSatBackend:
     """Solve IR models with CP-SAT (``--backend cpsat``)."""
 
     name = "cpsat"
-    features: ClassVar[frozenset[str]] = frozenset(
-        {"cumulative", "intervals", "enforced-linear", "clauses", "hints", "progress", "native-cp"})
+    features: ClassVar[frozenset[str]] = backend_features("cpsat")  # declared once, in the registration
 
     @classmethod
     def is_available(cls) -> bool:

@@ -1,0 +1,283 @@
+"""MILP backends through Pyomo: HiGHS (``--backend highs``) and any Pyomo solver by name (``--backend pyomo:NAME``).
+
+The IR model is lowered by :func:`remat.backends.linearize.linearize` (its
+docstring gives the reductions and the model size), built as a Pyomo
+``ConcreteModel`` over indexed sets, and solved:
+
+* solvers of Pyomo's current solver API (``highs``, ``gurobi_direct``,
+  ``scip_direct``, ...) through ``pyomo.contrib.solver``'s ``SolverFactory``,
+  with ``time_limit``, ``threads``, ``rel_gap``, ``load_solutions=False`` and
+  ``raise_exception_on_nonoptimal_result=False``, so a time limit is a result,
+  not an exception;
+* any other name (``cbc``, ``glpk``, ``cplex``, ``appsi_highs``, ...) through
+  the classic ``pyomo.environ.SolverFactory`` with the solver's own option names.
+
+Statuses map as in the CP-SAT backend: OPTIMAL only when the solver proved
+the gap closed, an incumbent at a limit is FEASIBLE, no incumbent is UNKNOWN.
+The IR objective has integer coefficients, so an absolute gap below 1 is a
+proof, and HiGHS's default relative gap (1e-4) is replaced by the requested one
+(0 unless given). A warm start (``SolveOptions.hint``) is lifted through the
+reductions and given to HiGHS as a MIP start (missing entries it completes
+itself), or to a classic solver that accepts ``warmstart``. The solution is
+mapped back through the reductions, so decoding is shared with CP-SAT.
+
+This module imports neither pyomo nor a solver at import time.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+import warnings
+from typing import Any, ClassVar
+
+from remat.backends.base import RawResult, SolveOptions, backend_features, module_available
+from remat.backends.linearize import Linearized, bounds, linearize
+from remat.errors import BackendError
+from remat.formulations.ir import BoolVar, Model, Var, evaluate
+from remat.status import Status
+
+# Option names of classic (pyomo.environ) solvers: time limit, threads, relative MIP gap.
+LEGACY_OPTIONS: dict[str, dict[str, str]] = {
+    "cbc": {"time_limit": "seconds", "threads": "threads", "mip_gap": "ratioGap"},
+    "glpk": {"time_limit": "tmlim", "mip_gap": "mipgap"},
+    "gurobi": {"time_limit": "TimeLimit", "threads": "Threads", "mip_gap": "MIPGap"},
+    "cplex": {"time_limit": "timelimit", "threads": "threads", "mip_gap": "mipgap"},
+    "xpress": {"time_limit": "maxtime", "threads": "threads", "mip_gap": "miprelstop"},
+    "scip": {"time_limit": "limits/time", "mip_gap": "limits/gap"},
+    "appsi_highs": {"time_limit": "time_limit", "threads": "threads", "mip_gap": "mip_rel_gap"},
+}
+
+# Pyomo's current-API solver names (pyomo.contrib.solver), known without importing pyomo.
+V2_SOLVERS = frozenset({"highs", "gurobi_direct", "gurobi_persistent", "scip_direct", "scip_persistent"})
+
+
+class PyomoBackend:
+    """Solve IR models as MILPs with a Pyomo solver (``--backend pyomo:NAME``)."""
+
+    features: ClassVar[frozenset[str]] = backend_features("highs")
+
+    def __init__(self, solver: str = "highs") -> None:
+        self.solver = solver
+        self.name = f"pyomo:{solver}"
+        self.features = backend_features(self.name)  # type: ignore[misc]
+
+    @classmethod
+    def is_available(cls) -> bool:
+        return module_available("pyomo")
+
+    def solve(self, model: Model, options: SolveOptions) -> RawResult:
+        t0 = time.perf_counter()
+        lin = linearize(model)
+        pm, cols = to_pyomo(lin.model)
+        start = None
+        if options.hint:
+            start = lin.lift(options.hint)
+        remaining = None if options.time_limit is None else max(0.0, options.time_limit - (time.perf_counter() - t0))
+        if self.solver in V2_SOLVERS:
+            status, values, bound, message = self._solve_v2(pm, cols, start, options, remaining)
+        else:
+            status, values, bound, message = self._solve_legacy(pm, cols, start, options, remaining)
+        objective = None
+        ir_values = None
+        if status.has_schedule:
+            ir_values = _complete(lin, values)  # type: ignore[arg-type]
+            objective = _objective(model, ir_values)
+            if status == Status.OPTIMAL and options.mip_gap > 0 and bound is not None:
+                if objective > math.ceil(bound - 1e-6):
+                    status = Status.FEASIBLE
+        if bound is not None and not math.isfinite(bound):
+            bound = None
+        return RawResult(status=status, values=ir_values, objective=objective, bound=bound,
+                         wall_time=time.perf_counter() - t0, time_to_best=None, message=message)
+
+    # ------------------------------------------------------------ current API
+    def _solve_v2(self, pm: Any, cols: dict[Var, Any], start: dict[Var, int] | None, options: SolveOptions,
+                  remaining: float | None) -> tuple[Status, dict[Var, float] | None, float | None, str]:
+        from pyomo.contrib.solver.common.factory import SolverFactory
+        from pyomo.contrib.solver.common.results import SolutionStatus, TerminationCondition as TC
+
+        opt = SolverFactory(self.solver)
+        if not opt.available():
+            raise BackendError(f"backend {self.name!r}: Pyomo reports solver {self.solver!r} as {opt.available()}")
+        solver_options = dict(options.extra)
+        if self.solver == "highs":
+            if solver_options:
+                _check_highs_options(solver_options)
+            solver_options.setdefault("random_seed", options.seed)
+            if start is not None:
+                opt.set_instance(pm)
+                _highs_mip_start(opt, cols, start)
+        kwargs: dict[str, Any] = dict(load_solutions=False, raise_exception_on_nonoptimal_result=False,
+                                      tee=options.log, rel_gap=options.mip_gap, abs_gap=1 - 1e-6,
+                                      solver_options=solver_options, threads=options.threads or 2)
+        if remaining is not None:
+            kwargs["time_limit"] = remaining
+        res = opt.solve(pm, **kwargs)
+        tc = res.termination_condition
+        has_solution = res.solution_status in (SolutionStatus.feasible, SolutionStatus.optimal)
+        if tc == TC.convergenceCriteriaSatisfied and has_solution:
+            status = Status.OPTIMAL
+        elif tc in (TC.provenInfeasible, TC.locallyInfeasible, TC.infeasibleOrUnbounded):
+            status = Status.INFEASIBLE  # every variable is bounded, so never unbounded
+        else:
+            status = Status.FEASIBLE if has_solution else Status.UNKNOWN
+        values = None
+        if status.has_schedule:
+            primals = res.solution_loader.get_vars()
+            values = {v: primals[x] for v, x in cols.items() if x in primals}
+        bound = res.objective_bound if status != Status.INFEASIBLE else None
+        return status, values, bound, str(tc.name)
+
+    # ------------------------------------------------------------ classic API
+    def _solve_legacy(self, pm: Any, cols: dict[Var, Any], start: dict[Var, int] | None, options: SolveOptions,
+                      remaining: float | None) -> tuple[Status, dict[Var, float] | None, float | None, str]:
+        import pyomo.environ as pyo
+        from pyomo.opt import TerminationCondition as TC
+
+        opt = pyo.SolverFactory(self.solver)
+        if opt is None or not opt.available(exception_flag=False):
+            raise BackendError(f"backend {self.name!r}: Pyomo cannot find solver {self.solver!r}")
+        names = LEGACY_OPTIONS.get(self.solver, {})
+        solver_options = dict(options.extra)
+        for key, value in (("time_limit", remaining), ("threads", options.threads), ("mip_gap", options.mip_gap)):
+            if value is None or (key == "mip_gap" and value == 0 and key not in names):
+                continue
+            if key in names:
+                solver_options[names[key]] = value
+            else:
+                warnings.warn(f"{self.name}: remat does not know how to pass {key} to {self.solver}; not passed",
+                              stacklevel=2)
+        kwargs: dict[str, Any] = dict(load_solutions=False, tee=options.log, options=solver_options)
+        if start is not None and opt.warm_start_capable():
+            for v, x in cols.items():
+                if v in start:
+                    x.set_value(start[v], skip_validation=True)
+            kwargs["warmstart"] = True
+        res = opt.solve(pm, **kwargs)
+        tc = res.solver.termination_condition
+        has_solution = len(res.solution) > 0 and tc not in (TC.infeasible, TC.noSolution, TC.error)
+        if tc == TC.optimal and has_solution:
+            status = Status.OPTIMAL
+        elif tc in (TC.infeasible, TC.infeasibleOrUnbounded):
+            status = Status.INFEASIBLE
+        else:
+            status = Status.FEASIBLE if has_solution else Status.UNKNOWN
+        values = None
+        if status.has_schedule:
+            pm.solutions.load_from(res)
+            values = {v: x.value for v, x in cols.items() if x.value is not None}
+        bound = None
+        if status != Status.INFEASIBLE:
+            lb = getattr(res.problem, "lower_bound", None)
+            bound = float(lb) if isinstance(lb, (int, float)) else None
+        return status, values, bound, str(tc)
+
+
+class HighsBackend(PyomoBackend):
+    """HiGHS through Pyomo's current solver API (``--backend highs``)."""
+
+    def __init__(self) -> None:
+        super().__init__("highs")
+        self.name = "highs"
+        self.features = backend_features("highs")  # type: ignore[misc]
+
+    @classmethod
+    def is_available(cls) -> bool:
+        return module_available("pyomo") and module_available("highspy")
+
+
+def to_pyomo(milp: Model) -> tuple[Any, dict[Var, Any]]:
+    """A Pyomo ``ConcreteModel`` of a linearized IR model, and the map from IR variables to Pyomo variables.
+
+    >>> from remat.formulations.ir import Linear, Model
+    >>> m = Model("t"); x = m.int_var(0, 9, "x"); b = m.bool_var("b")
+    >>> m.add(Linear(((x, 1), (b, 5)), lb=7)); m.minimize([(x, 1), (b, 3)])
+    >>> pm, cols = to_pyomo(m)
+    >>> len(pm.row), cols[x].is_integer(), cols[b].is_binary()
+    (1, True, True)
+    """
+    import pyomo.environ as pyo
+    from pyomo.core.expr.numeric_expr import LinearExpression
+
+    ints, bools = milp.int_vars, milp.bool_vars
+    pm = pyo.ConcreteModel(name=milp.name)
+    pm.I = pyo.Set(initialize=range(len(ints)), ordered=True)
+    pm.B = pyo.Set(initialize=range(len(bools)), ordered=True)
+    pm.x = pyo.Var(pm.I, domain=pyo.Integers, bounds=lambda _, k: (ints[k].lb, ints[k].ub))
+    pm.b = pyo.Var(pm.B, domain=pyo.Binary, bounds=lambda _, k: bounds(bools[k]))
+    cols: dict[Var, Any] = {v: pm.x[k] for k, v in enumerate(ints)}
+    cols.update({v: pm.b[k] for k, v in enumerate(bools)})
+
+    def expr(terms, constant=0):
+        return LinearExpression(constant=constant, linear_coefs=[c for _, c in terms],
+                                linear_vars=[cols[v] for v, _ in terms])
+
+    rows = milp.constraints
+    pm.R = pyo.Set(initialize=range(len(rows)), ordered=True)
+
+    @pm.Constraint(pm.R)
+    def row(_, r):
+        c = rows[r]
+        if c.lb is not None and c.lb == c.ub:
+            return expr(c.terms) == c.lb
+        return (c.lb, expr(c.terms), c.ub)
+
+    obj = milp.objective
+    pm.obj = pyo.Objective(expr=expr(obj.terms, obj.offset) if obj else 0, sense=pyo.minimize)
+    return pm, cols
+
+
+def _complete(lin: Linearized, values: dict[Var, float]) -> dict[Var, int]:
+    """Round the MILP values, fill variables no row uses with a bound, map back to the IR."""
+    full = {}
+    for v in lin.model.int_vars + lin.model.bool_vars:  # type: ignore[operator]
+        x = values.get(v)
+        full[v] = bounds(v)[0] if x is None else int(round(x))
+    return lin.invert(full)
+
+
+def _objective(model: Model, values: dict[Var, int]) -> float | None:
+    if model.objective is None:
+        return None
+    return float(evaluate(model.objective.terms, values) + model.objective.offset)
+
+
+def _highs_mip_start(opt: Any, cols: dict[Var, Any], start: dict[Var, int]) -> bool:
+    """Hand HiGHS a (possibly partial) MIP start; HiGHS completes missing integer entries itself.
+
+    Pyomo's HiGHS interface has no warm-start argument, so this reaches its
+    HiGHS object after ``set_instance``; if a Pyomo release renames it the
+    solve goes on without the start.
+    """
+    highs = getattr(opt, "_solver_model", None)
+    colmap = getattr(opt, "_pyomo_var_to_solver_var_map", None)
+    if highs is None or colmap is None:
+        return False
+    import numpy as np
+
+    idx, val = [], []
+    for v, x in cols.items():
+        k = colmap.get(id(x))
+        if k is not None and v in start:
+            idx.append(k)
+            val.append(float(start[v]))
+    if not idx:
+        return False
+    status = highs.setSolution(len(idx), np.array(idx, dtype=np.int32), np.array(val, dtype=np.float64))
+    return str(status).endswith("kOk")
+
+
+def _check_highs_options(solver_options: dict[str, Any]) -> None:
+    """Unknown HiGHS options are an error, not silently ignored."""
+    import highspy
+    from pyomo.common.tee import capture_output
+
+    with capture_output(capture_fd=True):  # HiGHS prints a banner and its own complaint
+        probe = highspy.Highs()
+        bad = [(k, v) for k, v in solver_options.items() if not str(probe.setOptionValue(k, v)).endswith("kOk")]
+    if bad:
+        raise BackendError(f"highs: invalid option {bad[0][0]}={bad[0][1]!r}")
+
+
+__all__ = ["HighsBackend", "LEGACY_OPTIONS", "PyomoBackend", "V2_SOLVERS", "to_pyomo"]

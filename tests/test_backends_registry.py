@@ -1,0 +1,162 @@
+"""The backend registry, `remat backends`, and what the Pyomo/HiGHS backend promises about statuses and options."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import pytest
+
+import remat
+from remat.backends import (Registration, SolveOptions, backend_features, backend_names, get_backend,
+                            installed_backends, is_available)
+from remat.backends import base
+from remat.cli import main
+from remat.errors import BackendError
+from remat.formulations import get_formulation
+from remat.generators import unet
+from remat.status import Status
+
+needs_highs = pytest.mark.skipif(not is_available("highs"), reason="pyomo/highspy not installed")
+
+
+@pytest.fixture
+def fake_backend(monkeypatch):
+    """Register a backend called 'fake' whose availability is scripted; counts availability checks."""
+    calls = []
+
+    def register(available: bool) -> list:
+        def check() -> bool:
+            calls.append(1)
+            return available
+        monkeypatch.setitem(base._REGISTRY, "fake", Registration(lambda: get_backend("cpsat"), check,
+                                                                 frozenset({"x"})))
+        base.is_available.cache_clear()
+        return calls
+
+    yield register
+    base.is_available.cache_clear()
+
+
+def test_unknown_backend_is_a_one_line_error_listing_the_installed_ones():
+    with pytest.raises(BackendError) as exc:
+        get_backend("no-such-solver")
+    msg = str(exc.value)
+    assert "\n" not in msg and "unknown backend 'no-such-solver'" in msg
+    assert msg.endswith("installed: " + ", ".join(installed_backends()))
+
+
+def test_missing_backend_says_not_installed_and_lists_the_installed_ones(fake_backend):
+    fake_backend(False)
+    assert "fake" in backend_names() and "fake" not in installed_backends()
+    with pytest.raises(BackendError, match=r"backend 'fake' is not installed; installed: cpsat"):
+        get_backend("fake")
+
+
+def test_availability_is_cached(fake_backend):
+    calls = fake_backend(True)
+    assert is_available("fake") and is_available("fake")
+    assert get_backend("fake") is not None
+    assert len(calls) == 1
+
+
+def test_pyomo_names_resolve_with_their_own_availability():
+    assert is_available("pyomo:highs") == is_available("highs")
+    assert not is_available("pyomo:surely_not_a_solver_xyz")
+    with pytest.raises(BackendError, match=r"backend 'pyomo:surely_not_a_solver_xyz' is not installed"):
+        get_backend("pyomo:surely_not_a_solver_xyz")
+    with pytest.raises(BackendError, match=r"unknown backend 'pyomo:'"):
+        get_backend("pyomo:")
+
+
+def test_listing_and_checking_backends_imports_no_solver():
+    code = ("import sys, remat.backends as b; b.installed_backends(); b.is_available('pyomo:highs'); "
+            "b.is_available('pyomo:cbc'); b.backend_features('highs'); "
+            "print(sorted(m for m in ('ortools', 'highspy', 'pyomo') if m in sys.modules))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.strip() == "[]"
+
+
+def test_features_are_declared_once_in_the_registration():
+    from remat.backends.cpsat import CpSatBackend
+
+    assert CpSatBackend.features == backend_features("cpsat") and "cumulative" in CpSatBackend.features
+    if is_available("highs"):
+        from remat.backends.pyomo_milp import HighsBackend, PyomoBackend
+
+        assert HighsBackend().features == backend_features("highs") and "linearized" in backend_features("highs")
+        assert PyomoBackend("glpk").features == backend_features("pyomo:glpk")
+
+
+def test_a_user_backend_object_is_used_as_given():
+    calls = []
+
+    class Wrapped:
+        name = "wrapped-cpsat"
+        features = frozenset()
+
+        def solve(self, model, options):
+            calls.append(model.name)
+            return get_backend("cpsat").solve(model, options)
+
+    g = unet(2)
+    r = remat.solve(g, remat.no_remat_peak(g), backend=Wrapped(), threads=1)
+    assert calls and r.backend == "wrapped-cpsat" and r.status == Status.OPTIMAL and r.report.valid
+
+
+def test_an_object_without_solve_is_not_a_backend():
+    with pytest.raises(BackendError, match="a backend is a name or an object with solve"):
+        get_backend(42)  # type: ignore[arg-type]
+
+
+def test_cli_backends_lists_installed_and_missing(capsys):
+    assert main(["backends"]) == 0
+    out = capsys.readouterr().out
+    rows = {line.split()[0]: line.split()[1] for line in out.splitlines() if line.strip() and ":" not in line[:6]
+            and line.split()[0] != "backend"}
+    assert rows["cpsat"] == "installed"
+    assert rows["highs"] == ("installed" if is_available("highs") else "missing")
+    assert "pyomo:NAME" in out and "pyomo:glpk" in out
+
+
+def test_cli_unknown_backend_exits_2_with_one_line(capsys):
+    assert main(["solve", "--example", "linear", "--budget", "100%", "--backend", "nope", "-q"]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "unknown backend 'nope'; installed: cpsat" in err
+
+
+# --------------------------------------------------------------- HiGHS status and option contract
+def _unet3_model_and_suboptimal_hint():
+    g = unet(3)
+    built = get_formulation("moccasin").build(g, remat.no_remat_peak(g))
+    hint = built.encode([0, 1, 0, 2] + list(range(3, g.n)))  # node 0 recomputed once: cost 2201, optimum 2101
+    assert hint is not None
+    return built.model, hint
+
+
+@needs_highs
+def test_highs_time_limit_with_a_warm_start_is_feasible_not_optimal():
+    model, hint = _unet3_model_and_suboptimal_hint()
+    raw = get_backend("highs").solve(model, SolveOptions(time_limit=0.0, threads=1, hint=hint))
+    assert raw.status == Status.FEASIBLE and raw.objective == 2201  # the warm start reached HiGHS as its incumbent
+
+
+@needs_highs
+def test_highs_time_limit_without_an_incumbent_is_unknown():
+    model, _ = _unet3_model_and_suboptimal_hint()
+    raw = get_backend("highs").solve(model, SolveOptions(time_limit=0.0, threads=1))
+    assert raw.status == Status.UNKNOWN and raw.values is None
+
+
+@needs_highs
+def test_highs_proves_the_optimum_from_a_warm_start():
+    model, hint = _unet3_model_and_suboptimal_hint()
+    raw = get_backend("pyomo:highs").solve(model, SolveOptions(threads=1, hint=hint))
+    assert raw.status == Status.OPTIMAL and raw.objective == 2101 and raw.bound == pytest.approx(2101)
+
+
+@needs_highs
+def test_highs_rejects_unknown_solver_options():
+    model, _ = _unet3_model_and_suboptimal_hint()
+    with pytest.raises(BackendError, match="highs: invalid option no_such_option"):
+        get_backend("highs").solve(model, SolveOptions(threads=1, extra={"no_such_option": 1}))
