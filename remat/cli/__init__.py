@@ -19,7 +19,7 @@ from remat.errors import RematError
 EXIT_OK, EXIT_INVALID, EXIT_USAGE, EXIT_INFEASIBLE, EXIT_NO_SOLUTION, EXIT_INTERRUPTED = 0, 1, 2, 3, 4, 130
 
 # Subcommand modules; each defines ``add_parser(subparsers)`` that sets ``func``.
-COMMANDS = ["solve", "verify", "info", "bench", "extract", "backends"]
+COMMANDS = ["solve", "verify", "info", "plot", "bench", "extract", "backends"]
 
 
 class _Parser(argparse.ArgumentParser):

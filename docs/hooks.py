@@ -1,0 +1,140 @@
+"""mkdocs hooks: pages and pictures made from the code at build time, so they cannot go stale.
+
+* ``<!-- remat:cli -->`` in a page becomes the help of ``remat`` and of every
+  subcommand, taken from :func:`remat.cli.build_parser` (the CLI reference);
+* ``img/*.png`` are drawn by :mod:`remat.plot` from a fresh solve of the
+  bundled U-Net example;
+* ``$...$`` and ``$$...$$`` outside code become MathML at build time
+  (latex2mathml), which browsers render natively: the site loads no script
+  from elsewhere;
+* nav entries whose page does not exist (yet) are dropped, so a page another
+  part of the project has not written cannot break ``mkdocs build --strict``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import io
+import logging
+import os
+import re
+from pathlib import Path
+
+from mkdocs.structure.files import File
+
+log = logging.getLogger("mkdocs.hooks.remat")
+CLI_MARKER = "<!-- remat:cli -->"
+
+
+# ------------------------------------------------------------------ nav
+def _prune(nav, docs_dir: Path):
+    out = []
+    for item in nav:
+        if isinstance(item, dict):
+            (title, target), = item.items()
+            if isinstance(target, list):
+                kept = _prune(target, docs_dir)
+                if kept:
+                    out.append({title: kept})
+            elif isinstance(target, str) and "://" not in target and not (docs_dir / target).is_file():
+                log.info("nav: %s (%s) not written yet, left out", title, target)
+            else:
+                out.append(item)
+        elif isinstance(item, str) and not (docs_dir / item).is_file():
+            log.info("nav: %s not written yet, left out", item)
+        else:
+            out.append(item)
+    return out
+
+
+def on_config(config, **kwargs):
+    if config.nav:
+        config.nav = _prune(config.nav, Path(config.docs_dir))
+    return config
+
+
+# ------------------------------------------------------------------ CLI reference
+def cli_reference() -> str:
+    """Markdown: ``remat --help`` and ``remat COMMAND --help`` for every command, at a fixed width."""
+    from remat.cli import COMMANDS, build_parser
+
+    old = os.environ.get("COLUMNS")
+    os.environ["COLUMNS"] = "100"
+    try:
+        parser = build_parser()
+        subs = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
+        parts = ["## remat", "", "```text", parser.format_help().rstrip(), "```", ""]
+        for name in COMMANDS:
+            parts += [f"## remat {name}", "", "```text", subs.choices[name].format_help().rstrip(), "```", ""]
+    finally:
+        if old is None:
+            del os.environ["COLUMNS"]
+        else:
+            os.environ["COLUMNS"] = old
+    return "\n".join(parts)
+
+
+# ------------------------------------------------------------------ math
+_CODE = re.compile(r"(^ *```.*?^ *```|`[^`\n]+`)", re.S | re.M)
+_MATH = re.compile(r"\$\$(.+?)\$\$|\$([^$\n]+?)\$", re.S)
+_STASH = "REMATMATH{}X"
+
+
+def math_to_placeholders(markdown: str) -> tuple[str, list[str]]:
+    """Replace TeX math outside code by placeholders; return the text and the MathML for each."""
+    from latex2mathml.converter import convert
+
+    rendered: list[str] = []
+
+    def one(m: re.Match) -> str:
+        tex, display = (m.group(1), "block") if m.group(1) is not None else (m.group(2), "inline")
+        rendered.append(convert(tex.strip(), display=display))
+        return _STASH.format(len(rendered) - 1)
+
+    pieces = _CODE.split(markdown)
+    for k in range(0, len(pieces), 2):  # even pieces are outside code
+        pieces[k] = _MATH.sub(one, pieces[k])
+    return "".join(pieces), rendered
+
+
+def on_page_markdown(markdown: str, page, config, files, **kwargs):
+    if CLI_MARKER in markdown:
+        markdown = markdown.replace(CLI_MARKER, cli_reference())
+    markdown, page.meta["_remat_math"] = math_to_placeholders(markdown)
+    return markdown
+
+
+def on_page_content(html: str, page, config, files, **kwargs):
+    for k, mathml in reversed(list(enumerate(page.meta.get("_remat_math", ())))):
+        html = html.replace(_STASH.format(k), mathml)
+    return html
+
+
+# ------------------------------------------------------------------ pictures
+def pictures() -> dict[str, bytes]:
+    """The figures the pages show, drawn from a fresh solve (well under a second)."""
+    import remat
+    from remat.plot import plot_gantt, plot_memory, plot_pareto
+    from remat.schedule import no_remat_schedule
+
+    g = remat.generators.unet(4)
+    peak = remat.no_remat_peak(g)
+    result = remat.solve(g, int(0.8 * peak), time_limit=30, threads=1)
+    memory = plot_memory(g, no_remat_schedule(g), result.budget, label="no remat", color="tab:gray")
+    plot_memory(g, result.schedule, ax=memory.axes[0])
+    fractions = [0.74, 0.76, 0.8, 0.85, 0.9, 0.95, 1.0]
+    sweep = [remat.solve(g, int(f * peak), time_limit=10, threads=1) for f in fractions]
+    pareto = plot_pareto([r.budget for r in sweep], [r.tdi for r in sweep], peak=peak,
+                         optimal=[r.status.value == "optimal" for r in sweep], label=g.name)
+    out = {}
+    for name, fig in {"memory.png": memory, "gantt.png": plot_gantt(g, result.schedule), "pareto.png": pareto}.items():
+        buf = io.BytesIO()
+        fig.savefig(buf, format="png", dpi=110)
+        out[f"img/{name}"] = buf.getvalue()
+    return out
+
+
+def on_files(files, config, **kwargs):
+    for path, content in pictures().items():
+        files.append(File.generated(config, path, content=content))
+    return files
