@@ -174,14 +174,16 @@ def plot_memory(graph: Graph, schedule: Schedule, budget: int | None = None, *, 
     """
     trace = memory_trace(graph, schedule)
     budget = schedule.budget if budget is None else budget
+    overlay = ax is not None and bool(ax.get_lines())
     fig, ax = _axes(ax, (8, 3.6))
     x = range(1, len(trace.memory) + 1)
     (line,) = ax.step(x, trace.memory, where="mid", label=label, color=color, linewidth=1.4)
     ax.fill_between(x, trace.memory, step="mid", alpha=0.15, color=line.get_color())
     again = [(k + 1, m) for k, (m, r) in enumerate(zip(trace.memory, trace.recompute)) if r]
     if again:
+        marked = any(c.get_label().startswith("recomputation") for c in ax.collections)
         ax.scatter(*zip(*again), marker="v", color="tab:red", zorder=3,
-                   label=f"recomputation ({len(again)})" if label == "memory" else None)
+                   label=None if marked else "recomputation")
     if budget is not None and not any(getattr(h, "_remat_budget", None) == budget for h in ax.get_lines()):
         b = ax.axhline(budget, color="black", linestyle="--", linewidth=1, label=f"budget {budget:,} B")
         b._remat_budget = budget  # type: ignore[attr-defined]
@@ -191,7 +193,8 @@ def plot_memory(graph: Graph, schedule: Schedule, budget: int | None = None, *, 
     top = max([trace.peak, budget or 0] + [max(line.get_ydata(), default=0) for line in ax.get_lines()])
     ax.set_ylim(0, 1.1 * top or 1)
     ax.set_xlim(0.5, max([len(trace.memory)] + [len(line.get_xdata()) for line in ax.get_lines()]) + 0.5)
-    ax.set_title(f"{graph.name}: {len(trace.memory)} computations, peak {trace.peak:,} B")
+    ax.set_title(f"{graph.name}: memory during each computation" if overlay
+                 else f"{graph.name}: {len(trace.memory)} computations, peak {trace.peak:,} B")
     ax.legend(loc="lower right", fontsize="small", framealpha=0.9)
     return fig
 
