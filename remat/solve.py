@@ -5,6 +5,11 @@ formulation decodes the values to a compute sequence, the shared schedule
 builder adds the frees, and the independent verifier replays the schedule.
 A schedule that fails verification raises :class:`VerificationFailed`: it is a
 bug, never handed out.
+
+Warm start: by default the cheapest baseline schedule (:mod:`remat.baselines`)
+that fits the budget and that the formulation can express is handed to the
+backend as a hint. A baseline given as the formulation (``"chen-sqrt"``, ...)
+runs directly, without a backend.
 """
 
 from __future__ import annotations
@@ -41,6 +46,9 @@ class Result:
     model_size: dict[str, int] = field(default_factory=dict)
     message: str = ""
     total_cost: float | int = 0
+    time_to_first: float | None = None  # seconds from the backend's start to its first incumbent
+    warm_start: str | None = None  # the baseline (or "hint") handed to the backend
+    hint_time: float = 0.0  # seconds spent finding and encoding the warm start
 
     @property
     def gap(self) -> float | None:
@@ -72,7 +80,9 @@ def solve(graph: Graph, budget: int, *, backend: "str | Backend" = "cpsat",
     """Find a minimum-cost schedule of ``graph`` within ``budget`` bytes.
 
     ``hint`` is a compute sequence (node indices) to warm-start from; with
-    ``warm_start`` and no hint, the no-remat order is used when it fits.
+    ``warm_start`` and no hint, the cheapest fitting baseline schedule that the
+    formulation can encode is used (see :func:`best_warm_start`).
+    ``formulation`` may also name a baseline; it then runs without a backend.
 
     >>> from remat.generators import unet
     >>> g = unet(depth=2)
@@ -84,22 +94,37 @@ def solve(graph: Graph, budget: int, *, backend: "str | Backend" = "cpsat",
     if isinstance(budget, bool) or not isinstance(budget, int) or budget < 0:
         raise BudgetError(f"budget must be a non-negative integer number of bytes, got {budget!r}")
     form = get_formulation(formulation)
+    if hasattr(form, "schedule"):
+        return _run_heuristic(form, graph, budget, max_copies=max_copies, **formulation_options)
     solver = get_backend(backend)
     t0 = time.perf_counter()
     built = form.build(graph, budget, max_copies=max_copies, **formulation_options)
     build_time = time.perf_counter() - t0
 
-    if hint is None and warm_start and no_remat_peak(graph) <= budget:
-        hint = list(range(graph.n))
-    hint_values = built.encode(hint) if hint is not None else None
+    t_hint = time.perf_counter()
+    hint_values = None
+    hint_name = None
+    if hint is not None:
+        hint_values = built.encode(hint)
+        hint_name = "hint" if hint_values is not None else None
+    elif warm_start:
+        # the search for a warm start may use a tenth of the time limit (it stops between baselines)
+        deadline = None if time_limit is None else t_hint + 0.1 * max(0.0, time_limit - build_time)
+        hint_name, hint_values = best_warm_start(graph, budget, built.encode, deadline=deadline)
+        if "warm_start" in built.info:  # the formulation's own heuristic, when it has one
+            hint_name, hint_values = _own_warm_start(graph, built, hint_name, hint_values, time_limit)
+    hint_time = time.perf_counter() - t_hint
     unit = built.cost_unit
+    first: list[float] = []
 
     def scaled_progress(p: Progress) -> None:
+        if p.objective is not None and not first:
+            first.append(p.elapsed)
         if on_progress is not None:
             on_progress(Progress(p.elapsed, None if p.objective is None else p.objective * unit,
                                  None if p.bound is None else p.bound * unit))
 
-    remaining = None if time_limit is None else max(0.0, time_limit - build_time)
+    remaining = None if time_limit is None else max(0.0, time_limit - build_time - hint_time)
     raw = solver.solve(built.model, SolveOptions(time_limit=remaining, threads=threads, seed=seed,
                                                  hint=hint_values, on_progress=scaled_progress, log=log,
                                                  extra=dict(backend_options or {})))
@@ -120,10 +145,75 @@ def solve(graph: Graph, budget: int, *, backend: "str | Backend" = "cpsat",
                                      + "; ".join(map(str, report.violations[:3])))
         objective = report.total_cost
     bound = None if raw.bound is None else raw.bound * unit
+    if bound is not None and not built.exact_costs:
+        bound = graph.total_cost  # a bound on the rounded costs says nothing exact; this one always holds
     if bound is not None and objective is not None and status == Status.OPTIMAL:
         bound = objective
     return Result(status=status, schedule=schedule, objective=objective, bound=bound,
                   wall_time=time.perf_counter() - t0, report=report, budget=budget, graph=graph.name,
                   formulation=form.name, backend=getattr(solver, "name", type(solver).__name__),
                   time_to_best=raw.time_to_best, build_time=build_time, model_size=built.model.size(),
-                  message=raw.message, total_cost=graph.total_cost)
+                  message=raw.message, total_cost=graph.total_cost,
+                  time_to_first=first[0] if first else raw.time_to_best, warm_start=hint_name,
+                  hint_time=hint_time)
+
+
+def best_warm_start(graph: Graph, budget: int, encode: Callable[[Sequence[int]], Any], *,
+                    deadline: float | None = None) -> tuple[str | None, Any]:
+    """The cheapest baseline schedule within ``budget`` that ``encode`` accepts, as
+    ``(baseline name, encoded values)``; ``(None, None)`` when there is none.
+
+    >>> from remat.generators import unet
+    >>> from remat.formulations import get_formulation
+    >>> g = unet(2)
+    >>> built = get_formulation("moccasin").build(g, no_remat_peak(g))
+    >>> best_warm_start(g, no_remat_peak(g), built.encode)[0]
+    'checkpoint-all'
+    """
+    from remat.baselines import fitting_baselines
+
+    for name, schedule in fitting_baselines(graph, budget, deadline=deadline):
+        values = encode([graph.index[v] for v in schedule.computes])
+        if values is not None:
+            return name, values
+    return None, None
+
+
+def _run_heuristic(form: Any, graph: Graph, budget: int, **options: Any) -> Result:
+    """A baseline as a solve: its schedule is verified like any other; a schedule that computes
+    every node once is optimal (every node must be computed), others are feasible."""
+    t0 = time.perf_counter()
+    schedule = form.schedule(graph, budget, **options)
+    wall = time.perf_counter() - t0
+    report = None if schedule is None else verify(graph, schedule, budget)
+    common = dict(budget=budget, graph=graph.name, formulation=form.name, backend="none",
+                  total_cost=graph.total_cost, wall_time=wall)
+    if report is None or not report.valid:
+        why = (f"{form.name} found no schedule within the budget" if report is None
+               else f"{form.name}'s schedule peaks at {report.peak_memory:,} bytes, over the budget")
+        return Result(status=Status.UNKNOWN, schedule=None, objective=None, bound=graph.total_cost, report=None,
+                      message=why, **common)  # type: ignore[arg-type]
+    status = Status.OPTIMAL if report.total_cost == graph.total_cost else Status.FEASIBLE
+    schedule = schedule.with_claims(budget=budget, status=status.value)
+    report = verify(graph, schedule)
+    if not report.valid:
+        raise VerificationFailed(f"{form.name} returned an invalid schedule: {report.violations[0]}")
+    return Result(status=status, schedule=schedule, objective=report.total_cost, bound=graph.total_cost,
+                  report=report, time_to_best=wall, time_to_first=wall, message=form.name,
+                  **common)  # type: ignore[arg-type]
+
+
+def _own_warm_start(graph: Graph, built: Any, name: str | None, values: Any,
+                    time_limit: float | None) -> tuple[str | None, Any]:
+    """The formulation's own warm start (``built.info["warm_start"]``) when it beats the baseline's:
+    cheaper and within the budget, or the only start there is (an over-budget start is what a
+    two-phase backend minimises the peak from)."""
+    sequence, fits = built.info["warm_start"](time_limit=time_limit)
+    own = built.encode(sequence)
+    if own is None:
+        return name, values
+    if values is None or (fits and sum(graph.cost[v] for v in sequence)
+                          < sum(graph.cost[v] for v in built.decode(values))):
+        return ("formulation" if fits else "formulation (over budget)"), own
+    return name, values
+

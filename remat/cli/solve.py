@@ -22,12 +22,15 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--budget", "-b", required=True,
                    help="bytes (41687), a fraction (0.9) or a percent (90%%) of the no-remat peak")
     p.add_argument("--backend", default="cpsat", help=f"solver backend (registered: {', '.join(backend_names())})")
-    p.add_argument("--formulation", default="moccasin", help="model to solve (default: moccasin)")
+    p.add_argument("--formulation", default="moccasin",
+                   help="model or baseline heuristic (default: moccasin; see `remat info GRAPH --formulations`)")
     p.add_argument("--time-limit", type=positive_float, default=None, metavar="S", help="seconds")
     p.add_argument("--threads", type=positive_int, default=2, metavar="N", help="solver threads (default 2)")
     p.add_argument("--max-copies", type=positive_int, default=2, metavar="C",
                    help="retention intervals per node (Moccasin's C, default 2)")
     p.add_argument("--seed", type=int, default=0, help="solver random seed")
+    p.add_argument("--no-warm-start", dest="warm_start", action="store_false",
+                   help="do not hand the best fitting baseline schedule to the solver as a hint")
     p.add_argument("-o", "--output", metavar="OUT.json", help="write the schedule (remat-schedule/1)")
     p.add_argument("--quiet", "-q", action="store_true", help="no live progress line")
     p.set_defaults(func=run)
@@ -40,7 +43,7 @@ def run(args: argparse.Namespace) -> int:
     with LiveLine(graph.total_cost, enabled=not args.quiet) as live:
         result = solve(graph, budget, backend=args.backend, formulation=args.formulation,
                        time_limit=args.time_limit, threads=args.threads, max_copies=args.max_copies,
-                       seed=args.seed, on_progress=live.update)
+                       seed=args.seed, on_progress=live.update, warm_start=args.warm_start)
     if result.schedule is not None and args.output:
         result.schedule.save(args.output)
     echo(summary(result, peak))
@@ -55,6 +58,8 @@ def summary(result, peak: int) -> str:
     head = f"{result.graph}: budget {result.budget:,} bytes ({100 * result.budget / peak:.1f}% of no-remat peak {peak:,})"
     if result.status == Status.INFEASIBLE:
         return f"{head}\nstatus infeasible: no schedule fits this budget (proven)"
+    if result.schedule is None and result.backend == "none":  # a baseline heuristic that did not fit
+        return f"{head}\nstatus unknown: {result.message}"
     if result.schedule is None:
         return f"{head}\nstatus unknown: limit reached with no schedule"
     gap = "" if result.gap is None else f", gap {100 * result.gap:.2f}%"

@@ -1,0 +1,364 @@
+"""Classic rematerialization heuristics, to compare with and to warm-start from.
+
+Every baseline here runs the same *staged* executor, so its schedules also
+fit the stage structure of the Checkmate and Moccasin models (and can seed
+them): stage ``t`` recomputes, in index order, whatever evicted ancestors
+node ``t`` needs, then computes ``t`` for the first time. The baselines
+differ only in what they keep between stages:
+
+* ``checkpoint-all``: everything, until its last use (no recomputation);
+* ``chen-sqrt`` / ``chen-sqrt-ap``: Chen et al. (2016), every
+  ``sqrt(|C|)``-th candidate becomes a checkpoint;
+* ``chen-greedy`` / ``chen-greedy-ap``: Chen et al.'s greedy rule, a
+  checkpoint whenever the memory accumulated since the last one exceeds a
+  threshold; the threshold is swept and the cheapest schedule within the
+  budget is kept (the lowest peak without a budget);
+* ``greedy-eviction``: DTR-style (Kirisame et al., 2021): keep everything,
+  and when the next computation would exceed the budget evict the resident
+  tensor with the smallest ``cost / (memory x staleness)``; recompute on
+  demand. It fails only when the tensors the current stage must hold do not
+  fit.
+
+With checkpoints ``K`` a tensor outside ``K`` is kept only while nodes up to
+the next checkpoint still read it; later readers recompute it. The
+candidates ``C`` are the nodes of the *forward part*, the prefix of the
+order up to the no-remat peak (our graphs carry no forward/backward marks;
+on a training graph this prefix is the forward pass plus the first
+gradients); the ``-ap`` variants keep only its articulation points (with a
+virtual source before its sources and a virtual sink after its last node,
+as Checkmate does for the forward graph).
+
+Each function returns a compute sequence (node indices);
+:func:`baseline_schedule` turns one into a verified
+:class:`~remat.schedule.Schedule`.
+
+>>> from remat.generators import linear
+>>> g = linear(6)   # f0..f5, loss, grad_f5..grad_f0; checkpoints f1, f3, f5, grad_f5
+>>> " ".join(g.ids[v] for v in chen_sqrt(g)[8:])  # the backward pass recomputes f2 and f0
+'grad_f4 f2 grad_f3 grad_f2 f0 grad_f1 grad_f0'
+>>> seq = greedy_eviction(g, budget=5 * 1024)
+>>> baseline_schedule(g, seq, 5 * 1024).peak_memory <= 5 * 1024
+True
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from typing import Any, Callable, Sequence
+
+import networkx as nx
+
+from remat.errors import FormulationError
+from remat.graph import Graph, no_remat_peak
+from remat.schedule import Schedule, schedule_from_computes
+from remat.verify import verify
+
+Sequence_ = list[int]
+
+
+# ------------------------------------------------------------------ helpers
+def _closure(graph: Graph, t: int, resident: set[int] | dict[int, int]) -> list[int] | None:
+    """Non-resident ancestors that must be recomputed to compute ``t``, in index order
+    (None if one of them may not be recomputed)."""
+    need: set[int] = set()
+    stack = [u for u in graph.preds[t] if u not in resident]
+    while stack:
+        u = stack.pop()
+        if u in need:
+            continue
+        need.add(u)
+        stack.extend(p for p in graph.preds[u] if p not in resident and p not in need)
+    if any(not graph.recomputable[u] for u in need):
+        return None
+    return sorted(need)
+
+
+def _last_succ(graph: Graph) -> list[int]:
+    return [max(s) if s else -1 for s in graph.succs]
+
+
+def forward_part(graph: Graph) -> list[int]:
+    """Nodes ``0..p`` where ``p`` is the first node at whose computation the no-remat schedule peaks.
+
+    >>> from remat.generators import linear
+    >>> g = linear(3)
+    >>> [g.ids[v] for v in forward_part(g)]
+    ['f0', 'f1', 'f2', 'loss', 'grad_f2']
+    """
+    order = list(range(graph.n))
+    peak = no_remat_peak(graph)
+    last_use = list(range(graph.n))
+    for v in order:
+        for u in graph.preds[v]:
+            last_use[u] = max(last_use[u], v)
+    live = 0
+    dies: dict[int, int] = {}
+    for v in order:
+        live += graph.mem[v]
+        if live == peak:
+            return order[: v + 1]
+        dies[last_use[v]] = dies.get(last_use[v], 0) + graph.mem[v]
+        live -= dies.pop(v, 0)
+    return order  # pragma: no cover - the peak is always reached
+
+
+def articulation_points(graph: Graph, nodes: Sequence[int] | None = None) -> list[int]:
+    """Cut vertices of the undirected skeleton of ``nodes`` (default :func:`forward_part`),
+    with a virtual source joined to the nodes without inputs there and a virtual sink
+    joined to the last node.
+
+    >>> from remat.graph import Graph
+    >>> g = Graph.from_edges([(0, 1), (1, 2), (0, 2), (2, 3)], cost=dict.fromkeys(range(4), 1),
+    ...                      mem=dict.fromkeys(range(4), 1))
+    >>> articulation_points(g, range(4))
+    [0, 2, 3]
+    """
+    part = list(forward_part(graph) if nodes is None else nodes)
+    inside = set(part)
+    skeleton = nx.Graph()
+    skeleton.add_nodes_from(part)
+    skeleton.add_edges_from((u, v) for u, v in graph.edges if u in inside and v in inside)
+    src, snk = -1, -2
+    skeleton.add_edges_from((src, v) for v in part if not any(u in inside for u in graph.preds[v]))
+    skeleton.add_edge(max(part), snk)
+    return sorted(v for v in nx.articulation_points(skeleton) if v >= 0)
+
+
+# ------------------------------------------------------------ the executors
+def checkpoint_schedule(graph: Graph, checkpoints: Sequence[int]) -> Sequence_ | None:
+    """The staged compute sequence that keeps ``checkpoints`` and drops other tensors at segment ends.
+
+    A tensor outside ``checkpoints`` (and recomputable) stays resident after
+    stage ``t`` only if some node in ``(t, c]`` reads it, ``c`` being the next
+    checkpoint after ``t`` (the last node when none is left). None when a
+    tensor that may not be recomputed would be needed again.
+
+    >>> from remat.graph import Graph
+    >>> g = Graph.from_edges([(0, 1), (1, 2), (0, 2)], cost=dict.fromkeys(range(3), 1), mem=dict.fromkeys(range(3), 1))
+    >>> checkpoint_schedule(g, []), checkpoint_schedule(g, [1])
+    ([0, 1, 2], [0, 1, 2])
+    """
+    n = graph.n
+    keep = set(checkpoints)
+    nxt = [n - 1] * n
+    upcoming = n - 1
+    for t in range(n - 1, -1, -1):
+        nxt[t] = upcoming
+        if t in keep:
+            upcoming = t
+    last_succ = _last_succ(graph)
+    resident: set[int] = set()
+    seq: Sequence_ = []
+    for t in range(n):
+        closure = _closure(graph, t, resident)
+        if closure is None:
+            return None
+        for x in closure:
+            seq.append(x)
+            resident.add(x)
+        seq.append(t)
+        resident.add(t)
+        boundary = nxt[t]
+        resident = {u for u in resident
+                    if last_succ[u] > t
+                    and (u in keep or not graph.recomputable[u] or any(t < w <= boundary for w in graph.succs[u]))}
+    return seq
+
+
+def peak_and_cost(graph: Graph, computes: Sequence[int]) -> tuple[int, float | int]:
+    """Peak memory and cost of a compute sequence with the earliest frees (a fast replay for sweeps;
+    schedules handed out are still checked by :func:`remat.verify.verify`)."""
+    latest: dict[int, int] = {}
+    last_read = list(range(len(computes)))
+    for pos, v in enumerate(computes):
+        for u in graph.preds[v]:
+            last_read[latest[u]] = pos
+        latest[v] = pos
+    release = [0] * (len(computes) + 1)
+    live = peak = 0
+    for pos, v in enumerate(computes):
+        live += graph.mem[v]
+        peak = max(peak, live)
+        release[last_read[pos]] += graph.mem[v]
+        live -= release[pos]
+    return peak, sum(graph.cost[v] for v in computes)
+
+
+def checkpoint_all(graph: Graph, budget: int | None = None) -> Sequence_:
+    """Every node once, in the graph's order; tensors freed after their last use."""
+    return list(range(graph.n))
+
+
+def chen_sqrt(graph: Graph, budget: int | None = None, *, articulation: bool = False) -> Sequence_ | None:
+    """Chen et al.'s sqrt(n) checkpointing: every ``floor(sqrt(|C|))``-th candidate is kept."""
+    cands = articulation_points(graph) if articulation else forward_part(graph)
+    k = max(1, math.isqrt(len(cands)))
+    return checkpoint_schedule(graph, [v for i, v in enumerate(cands) if (i + 1) % k == 0])
+
+
+def chen_greedy_checkpoints(graph: Graph, threshold: int, *, articulation: bool = False) -> list[int]:
+    """Chen et al.'s greedy rule: walk the forward part adding up output sizes; a candidate
+    becomes a checkpoint (and the sum restarts) once the sum exceeds ``threshold``."""
+    cands = set(articulation_points(graph)) if articulation else None
+    total, out = 0, []
+    for v in forward_part(graph):
+        total += graph.mem[v]
+        if (cands is None or v in cands) and total > threshold:
+            out.append(v)
+            total = 0
+    return out
+
+
+def chen_greedy(graph: Graph, budget: int | None = None, *, articulation: bool = False,
+                steps: int = 16) -> Sequence_ | None:
+    """Chen's greedy rule with its threshold swept over ``steps`` values from the largest
+    output to the forward part's total; the cheapest result within ``budget`` (None if none
+    fits), or the lowest peak when no budget is given."""
+    fwd = forward_part(graph)
+    lo = max(1, max(graph.mem[v] for v in fwd))
+    hi = max(lo, sum(graph.mem[v] for v in fwd))
+    thresholds = sorted({int(lo * (hi / lo) ** (i / max(1, steps - 1))) for i in range(steps)})
+    best: tuple[Any, ...] | None = None
+    seen: set[tuple[int, ...]] = set()
+    for th in thresholds:
+        ckpts = tuple(chen_greedy_checkpoints(graph, th, articulation=articulation))
+        if ckpts in seen:
+            continue
+        seen.add(ckpts)
+        seq = checkpoint_schedule(graph, ckpts)
+        if seq is None:
+            continue
+        peak, cost = peak_and_cost(graph, seq)
+        if budget is not None and peak > budget:
+            continue
+        key = (cost, peak) if budget is not None else (peak, cost)
+        if best is None or key < best[0]:
+            best = (key, seq)
+    return None if best is None else best[1]
+
+
+def greedy_eviction(graph: Graph, budget: int | None = None) -> Sequence_ | None:
+    """DTR-style greedy eviction within ``budget`` (no budget: no eviction); None when it gets stuck.
+
+    Before each computation that would exceed the budget, evict the resident
+    tensor that the current stage does not need with the smallest
+    ``h = (cost + cost of its evicted inputs) / (memory x staleness)``,
+    staleness counting computations since it was last computed or read.
+    """
+    n = graph.n
+    last_succ = _last_succ(graph)
+    resident: dict[int, int] = {}  # tensor -> clock of its last access
+    used = 0
+    clock = 0
+    seq: Sequence_ = []
+    for t in range(n):
+        closure = _closure(graph, t, resident)
+        if closure is None:
+            return None
+        stage = closure + [t]
+        for idx, x in enumerate(stage):
+            if budget is not None:
+                pinned = {u for y in stage[idx:] for u in graph.preds[y]}
+                while used + graph.mem[x] > budget:
+                    victims = [u for u in resident if u not in pinned and graph.recomputable[u] and graph.mem[u] > 0]
+                    if not victims:
+                        return None
+
+                    def h(u: int) -> float:
+                        lost = _closure(graph, u, resident) or []
+                        c = graph.cost[u] + sum(graph.cost[p] for p in lost) + 1e-9 * len(lost)
+                        return c / (graph.mem[u] * (clock - resident[u] + 1))
+
+                    victim = min(victims, key=lambda u: (h(u), u))
+                    used -= graph.mem[victim]
+                    del resident[victim]
+            clock += 1
+            seq.append(x)
+            resident[x] = clock
+            used += graph.mem[x]
+            for u in graph.preds[x]:
+                resident[u] = clock
+            later = stage[idx + 1:]
+            for u in [*graph.preds[x], x]:
+                if u in resident and last_succ[u] <= t and not any(u in graph.preds[y] for y in later):
+                    used -= graph.mem[u]
+                    del resident[u]
+    return seq
+
+
+BaselineFn = Callable[[Graph, "int | None"], "Sequence_ | None"]
+
+BASELINES: dict[str, BaselineFn] = {
+    "checkpoint-all": checkpoint_all,
+    "chen-sqrt": chen_sqrt,
+    "chen-sqrt-ap": lambda g, b=None: chen_sqrt(g, b, articulation=True),
+    "chen-greedy": chen_greedy,
+    "chen-greedy-ap": lambda g, b=None: chen_greedy(g, b, articulation=True),
+    "greedy-eviction": greedy_eviction,
+}
+
+
+# -------------------------------------------------------------- public API
+def baseline_schedule(graph: Graph, computes: Sequence[int], budget: int | None = None) -> Schedule:
+    """A compute sequence as a verified Schedule (claims filled in); raises AssertionError if invalid.
+
+    ``budget`` is recorded as a claim only when the schedule fits it.
+    """
+    draft = schedule_from_computes(graph, computes)
+    rep = verify(graph, draft)
+    if not rep.valid:  # a bug in a baseline, never user error
+        raise AssertionError(f"baseline produced an invalid schedule: {rep.violations[0]}")
+    fits = budget is not None and rep.peak_memory <= budget
+    return draft.with_claims(objective=rep.total_cost, peak_memory=rep.peak_memory,
+                             budget=budget if fits else None, status="feasible")
+
+
+def run_baseline(graph: Graph, name: str, budget: int | None = None) -> Schedule | None:
+    """Run baseline ``name`` (a key of :data:`BASELINES`); None when it finds no schedule.
+
+    >>> from remat.generators import unet
+    >>> g = unet(2)
+    >>> run_baseline(g, "checkpoint-all").peak_memory == no_remat_peak(g)
+    True
+    """
+    try:
+        fn = BASELINES[name]
+    except KeyError:
+        raise FormulationError(f"unknown baseline {name!r}; known: {', '.join(sorted(BASELINES))}") from None
+    seq = fn(graph, budget)
+    return None if seq is None else baseline_schedule(graph, seq, budget)
+
+
+def fitting_baselines(graph: Graph, budget: int, *, deadline: float | None = None) -> list[tuple[str, Schedule]]:
+    """Every baseline schedule within ``budget``, cheapest first (ties: lower peak, then name).
+
+    With ``deadline`` (a :func:`time.perf_counter` value), baselines not started by then are skipped;
+    they run cheapest first, the sweeps of ``chen-greedy`` last.
+    """
+    found = []
+    for name in sorted(BASELINES, key=lambda k: k.startswith("chen-greedy")):
+        if deadline is not None and time.perf_counter() > deadline:
+            break
+        s = run_baseline(graph, name, budget)
+        if s is not None and s.peak_memory <= budget:  # type: ignore[operator]
+            found.append((name, s))
+    return sorted(found, key=lambda ns: (ns[1].objective, ns[1].peak_memory, ns[0]))
+
+
+class Baseline:
+    """A baseline as a formulation (``formulation="chen-sqrt"``): it has a direct ``schedule``
+    method instead of a model; ``max_copies`` is accepted and ignored."""
+
+    def __init__(self, name: str) -> None:
+        if name not in BASELINES:
+            raise FormulationError(f"unknown baseline {name!r}; known: {', '.join(sorted(BASELINES))}")
+        self.name = name
+
+    def schedule(self, graph: Graph, budget: int, *, max_copies: int = 2, **unknown: Any) -> Schedule | None:
+        if unknown:
+            raise FormulationError(f"{self.name}: unknown option(s) {', '.join(sorted(unknown))}")
+        return run_baseline(graph, self.name, budget)
+
+    def build(self, graph: Graph, budget: int, **options: Any) -> Any:
+        raise FormulationError(f"{self.name} is a heuristic: it has no model to build")
