@@ -80,20 +80,22 @@ def unet(depth: int = 3, *, base_mem: int = 1 << 20, base_cost: int = 100) -> Gr
     return training_graph(f"unet{depth}", fwd)
 
 
-def random_layered(n: int = 250, *, width: float | None = None, edge_density: float = 0.3,
-                   skip_density: float | None = None, seed: int = 0) -> Graph:
+def random_layered(n: int = 250, *, width: float = 0.43, edge_density: float = 0.2,
+                   skip_density: float = 0.14, seed: int = 0) -> Graph:
     """A random layered DAG of ``n`` nodes, deterministic by its arguments.
 
     The family of the Moccasin paper's RL graphs (Gagrani et al. 2022,
-    Appendix A): one source, then levels of on average ``width`` nodes
-    (default ``0.6 sqrt(n)``); each node reads each node of the level
-    before with probability ``edge_density`` (at least one of them), and
-    each node of an earlier level with probability ``skip_density``
-    (default ``0.5 / (nodes so far)``: about one skip input per two nodes);
-    a final sink reads every node nobody reads. Output sizes are uniform on
-    10..8180 in steps of 10, durations on 0..998 (the source costs 0), as in
-    the published files. Nodes are numbered level by level, which is the
-    graph's order.
+    Appendix A; the published files are named ``..._w0.43_nlv0.75_ed0.2_scd0.14``
+    and the defaults follow them). Node 0 is the source. Then come levels of
+    on average ``1.5 width sqrt(n)`` nodes (each level's size drawn within
+    75% of that); each node reads each node of the level before with
+    probability ``edge_density`` (at least one of them) and a random node of
+    each earlier level with probability ``4 skip_density / (levels before it
+    - 1)``, so about ``4 skip_density`` skip connections per node. Node
+    ``n - 2`` reads every node nobody else reads, and node ``n - 1`` (the
+    sink, cost 0) reads it. Output sizes are uniform on 10..8180 in steps of
+    10, durations on 0..998, as in the published files. Nodes are numbered
+    level by level, which is the graph's order.
 
     >>> g = random_layered(100, seed=1)
     >>> g.n, g == random_layered(100, seed=1), g == random_layered(100, seed=2)
@@ -101,34 +103,32 @@ def random_layered(n: int = 250, *, width: float | None = None, edge_density: fl
     >>> all(m % 10 == 0 and 10 <= m <= 8180 for m in g.mem)
     True
     """
-    if isinstance(n, bool) or not isinstance(n, int) or n < 3:
-        raise GraphError(f"random_layered: n must be an integer >= 3, got {n!r}")
-    if width is None:
-        width = max(2.0, 0.6 * (n ** 0.5))
-    if not width >= 1:
-        raise GraphError(f"random_layered: width must be >= 1, got {width!r}")
+    if isinstance(n, bool) or not isinstance(n, int) or n < 4:
+        raise GraphError(f"random_layered: n must be an integer >= 4, got {n!r}")
+    if not width > 0:
+        raise GraphError(f"random_layered: width must be > 0, got {width!r}")
     for label, p in (("edge_density", edge_density), ("skip_density", skip_density)):
-        if p is not None and not 0 <= p <= 1:
+        if not 0 <= p <= 1:
             raise GraphError(f"random_layered: {label} must be in [0, 1], got {p!r}")
     rng = random.Random(f"random_layered/{n}/{width}/{edge_density}/{skip_density}/{seed}")
+    mean = max(1.0, 1.5 * width * n ** 0.5)
     levels: list[list[int]] = [[0]]
     nxt = 1
-    while nxt < n - 1:  # node n - 1 is the sink
-        size = min(n - 1 - nxt, max(1, round(rng.uniform(0.5, 1.5) * width)))
+    while nxt < n - 2:  # nodes n - 2 (collector) and n - 1 (sink) come last
+        size = min(n - 2 - nxt, max(1, round(rng.uniform(0.25, 1.75) * mean)))
         levels.append(list(range(nxt, nxt + size)))
         nxt += size
     preds: list[set[int]] = [set() for _ in range(n)]
     for li in range(1, len(levels)):
         before = levels[li - 1]
-        earlier = [u for lv in levels[:li - 1] for u in lv]
-        p_skip = skip_density if skip_density is not None else min(1.0, 0.5 / max(1, len(earlier)))
+        p_skip = min(1.0, 4 * skip_density / (li - 1)) if li > 1 else 0.0
         for v in levels[li]:
-            ins = {u for u in before if rng.random() < edge_density} or {rng.choice(before)}
-            ins.update(u for u in earlier if rng.random() < p_skip)
-            preds[v] = ins
+            preds[v] = {u for u in before if rng.random() < edge_density} or {rng.choice(before)}
+            preds[v].update(rng.choice(levels[lj]) for lj in range(li - 1) if rng.random() < p_skip)
     read = {u for ps in preds for u in ps}
-    preds[n - 1] = {u for u in range(n - 1) if u not in read} or {n - 2}
-    cost = {v: 0 if v == 0 else rng.randrange(0, 999) for v in range(n)}
+    preds[n - 2] = {u for u in range(n - 2) if u not in read} or {n - 3}
+    preds[n - 1] = {n - 2}
+    cost = {v: 0 if v in (0, n - 1) else rng.randrange(0, 999) for v in range(n)}
     mem = {v: 10 * rng.randrange(1, 819) for v in range(n)}
     edges = [(u, v) for v in range(n) for u in sorted(preds[v])]
     return Graph.from_edges(edges, cost=cost, mem=mem, name=f"random_layered_n{n}_s{seed}", order=range(n))

@@ -13,7 +13,7 @@ from remat.graph import no_remat_peak
 
 
 @settings(max_examples=15, deadline=None)
-@given(n=st.integers(3, 120), seed=st.integers(0, 10**6))
+@given(n=st.integers(4, 120), seed=st.integers(0, 10**6))
 def test_random_layered_is_a_connected_dag_with_one_source_and_one_sink(n, seed):
     g = random_layered(n, seed=seed)
     assert g.n == n
@@ -23,7 +23,7 @@ def test_random_layered_is_a_connected_dag_with_one_source_and_one_sink(n, seed)
 
 
 @settings(max_examples=10, deadline=None)
-@given(n=st.integers(3, 200), seed=st.integers(0, 10**6))
+@given(n=st.integers(4, 200), seed=st.integers(0, 10**6))
 def test_random_layered_sizes_and_durations_follow_the_published_files(n, seed):
     g = random_layered(n, seed=seed)
     assert all(10 <= m <= 8180 and m % 10 == 0 for m in g.mem)
@@ -54,7 +54,7 @@ def test_edge_density_makes_graphs_denser():
     assert dense.num_edges > 1.5 * sparse.num_edges
 
 
-@pytest.mark.parametrize("bad", [dict(n=2), dict(n=10, edge_density=1.5), dict(n=10, width=0),
+@pytest.mark.parametrize("bad", [dict(n=3), dict(n=10, edge_density=1.5), dict(n=10, width=0),
                                  dict(n=10, skip_density=-0.1)])
 def test_random_layered_rejects_bad_parameters_with_a_graph_error(bad):
     with pytest.raises(GraphError):
@@ -95,7 +95,7 @@ def test_from_spec_builds_the_named_generator(spec, n):
 
 
 @pytest.mark.parametrize("spec", ["nope:n=3", "linear:depth", "linear:depth=x", "linear:wings=3",
-                                  "random_layered:n=2"])
+                                  "random_layered:n=3"])
 def test_from_spec_bad_input_is_a_one_line_graph_error(spec):
     with pytest.raises(GraphError) as info:
         from_spec(spec)

@@ -6,6 +6,13 @@ constraints ``only_enforce_if``, clauses ``add_bool_or``. Each incumbent is
 recorded by a solution callback; bound improvements come through
 ``best_bound_callback``. An incumbent at a limit is FEASIBLE, never OPTIMAL.
 
+Two-phase start (the Moccasin paper's; option ``two_phase``, default on):
+when the warm start given as a hint is over the cumulative's capacity, a
+first phase minimises the peak (the capacity becomes a variable) from that
+hint for at most half the time limit; a schedule that fits then hints the
+second phase, the real model. A first phase that proves the minimum peak
+over the capacity proves the model infeasible. The optimum is unchanged.
+
 This module imports ortools; the registry reaches it only when the backend is
 asked for, so listing backends never imports a solver.
 """
@@ -32,8 +39,12 @@ class CpSatBackend:
     def is_available(cls) -> bool:
         return module_available("ortools")
 
-    def translate(self, model: Model) -> tuple[Any, dict[Var, Any]]:
-        """Build the native CpModel; returns it and the map from IR variables to CP-SAT variables."""
+    def translate(self, model: Model, *, peak_var: bool = False) -> tuple[Any, dict[Var, Any]]:
+        """Build the native CpModel; returns it and the map from IR variables to CP-SAT variables.
+
+        With ``peak_var`` the cumulative's capacity becomes a variable between the
+        capacity and the sum of the demands, mapped under the key ``"peak"``.
+        """
         cp = cp_model.CpModel()
         cp.name = model.name
         native: dict[Var, Any] = {}
@@ -73,7 +84,10 @@ class CpSatBackend:
                 if c.enforce:
                     ct.only_enforce_if([lit(x) for x in c.enforce])
             elif isinstance(c, Cumulative):
-                cp.add_cumulative([intervals[i] for i in c.intervals], list(c.demands), c.capacity)
+                capacity: Any = c.capacity
+                if peak_var:
+                    capacity = native["peak"] = cp.new_int_var(c.capacity, max(c.capacity, sum(c.demands)), "peak")
+                cp.add_cumulative([intervals[i] for i in c.intervals], list(c.demands), capacity)
             else:  # pragma: no cover - the IR is closed
                 raise TypeError(f"cpsat: unsupported constraint {type(c).__name__}")
         if model.objective is not None:
@@ -81,23 +95,41 @@ class CpSatBackend:
         return cp, native
 
     def solve(self, model: Model, options: SolveOptions) -> RawResult:
+        """Solve ``model``; see the module docstring for the two-phase start.
+
+        Backend options (``SolveOptions.extra``): ``two_phase`` (default True)
+        and any CP-SAT parameter by name (``num_search_workers`` excepted).
+        """
         t0 = time.perf_counter()
-        cp, native = self.translate(model)
-        if options.hint:
-            for v, val in options.hint.items():
+        extra = dict(options.extra)
+        two_phase = bool(extra.pop("two_phase", True))
+        hint = options.hint
+        cumulative = next((c for c in model.constraints if isinstance(c, Cumulative)), None)
+        phase1 = two_phase and hint is not None and cumulative is not None and not _fits(cumulative, hint)
+        cp, native = self.translate(model, peak_var=phase1)
+        if hint:
+            for v, val in hint.items():
                 if v in native:
                     cp.add_hint(native[v], int(val))
-        solver = cp_model.CpSolver()
-        params = solver.parameters
-        if options.time_limit is not None:
-            params.max_time_in_seconds = max(0.0, options.time_limit - (time.perf_counter() - t0))
-        params.num_workers = options.threads or 2
-        params.random_seed = options.seed
-        params.relative_gap_limit = options.mip_gap
-        params.log_search_progress = options.log
-        for key, val in options.extra.items():
-            setattr(params, key, val)
+        deadline = None if options.time_limit is None else t0 + options.time_limit
 
+        if phase1:
+            found = self._min_peak(cp, native, cumulative.capacity, options, extra, deadline)  # type: ignore[union-attr]
+            if found is False:
+                return RawResult(status=Status.INFEASIBLE, values=None, objective=None, bound=None,
+                                 wall_time=time.perf_counter() - t0, message="INFEASIBLE (phase 1: minimum peak)")
+            cp.add(native.pop("peak") <= cumulative.capacity)  # type: ignore[union-attr]
+            if found is not None:
+                cp.clear_hints()
+                for v, val in found.items():
+                    cp.add_hint(native[v], val)
+            if model.objective is not None:
+                cp.minimize(sum(coef * native[v] for v, coef in model.objective.terms) + model.objective.offset)
+            else:
+                cp.clear_objective()
+
+        solver = cp_model.CpSolver()
+        self._configure(solver, options, extra, deadline)
         recorder = _Recorder(options, t0)
         if options.on_progress is not None:
             solver.best_bound_callback = recorder.on_bound
@@ -120,6 +152,52 @@ class CpSatBackend:
             bound = solver.best_objective_bound if model.objective is not None else None
         return RawResult(status=status, values=values, objective=objective, bound=bound, wall_time=wall,
                          time_to_best=recorder.time_to_best, message=solver.status_name(code))
+
+    @staticmethod
+    def _configure(solver: Any, options: SolveOptions, extra: dict, deadline: float | None) -> None:
+        params = solver.parameters
+        if deadline is not None:
+            params.max_time_in_seconds = max(0.0, deadline - time.perf_counter())
+        params.num_workers = options.threads or 2
+        params.random_seed = options.seed
+        params.relative_gap_limit = options.mip_gap
+        params.log_search_progress = options.log
+        for key, val in extra.items():
+            setattr(params, key, val)
+
+    def _min_peak(self, cp: Any, native: dict, capacity: int, options: SolveOptions, extra: dict,
+                  deadline: float | None) -> "dict[Var, int] | None | bool":
+        """Phase 1: minimise the peak from an over-budget hint, for at most half the time left.
+
+        Returns values that fit the capacity, None when the time ran out first,
+        or False when the minimum peak is proven to exceed the capacity.
+        """
+        cp.minimize(native["peak"])
+        solver = cp_model.CpSolver()
+        half = None if deadline is None else deadline - (deadline - time.perf_counter()) / 2
+        self._configure(solver, options, extra, half)
+        code = solver.solve(cp)
+        if code == cp_model.INFEASIBLE or (code == cp_model.OPTIMAL and solver.value(native["peak"]) > capacity):
+            return False
+        if code in (cp_model.OPTIMAL, cp_model.FEASIBLE) and solver.value(native["peak"]) <= capacity:
+            return {v: int(solver.value(x)) for v, x in native.items() if v != "peak"}
+        return None
+
+
+def _fits(cumulative: Cumulative, values: dict[Var, int]) -> bool:
+    """Whether an assignment keeps the cumulative within its capacity (a sweep over interval ends)."""
+    changes: list[tuple[int, int]] = []
+    for itv, d in zip(cumulative.intervals, cumulative.demands):
+        if itv.presence is None or values.get(itv.presence, 0):
+            if itv.start not in values or itv.end not in values:
+                return False
+            changes += [(values[itv.start], d), (values[itv.end], -d)]
+    load = 0
+    for _, delta in sorted(changes, key=lambda c: (c[0], c[1])):  # ends before starts at the same time
+        load += delta
+        if load > cumulative.capacity:
+            return False
+    return True
 
 
 class _Recorder(cp_model.CpSolverSolutionCallback):

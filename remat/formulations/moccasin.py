@@ -3,9 +3,17 @@
 Time and stages
     With the paper's stage restriction, time is a sequence of *events*. For
     the nodes in topological order ``0..n-1``, stage ``s`` holds the events
-    ``e(k, s) = s(s+1)/2 + k`` for ``k = 0..s``: in stage ``s`` node ``k`` may
-    be (re)computed at slot ``k``, and stage ``s`` ends with the first
-    computation of node ``s``. The horizon is ``H = n(n+1)/2`` events.
+    of nodes ``k = 0..s``: in stage ``s`` node ``k`` may be (re)computed at
+    slot ``k``, and stage ``s`` ends with the first computation of node
+    ``s``. Events are ordered by (stage, slot). The paper numbers them
+    densely, ``e(k, s) = s(s+1)/2 + k`` (horizon ``n(n+1)/2``; option
+    ``time="dense"``); by default we number them ``s n + k`` (horizon
+    ``n^2``). Both numberings order the events the same way, so the two
+    models have the same solutions up to renaming time, and the same
+    optimum; with ``s n + k`` the possible starts of a node's recomputation
+    are an arithmetic progression, an affine image of its stage, which
+    CP-SAT's presolve handles in milliseconds where the dense numbering's
+    irregular sets of values take it tens of seconds (250 nodes).
 
 Variables (O(n C) integers, as in the paper)
     Per node ``v`` and copy ``i < C_v``: ``start[v,i]`` (an event of ``v``),
@@ -24,7 +32,12 @@ Reductions that keep an optimum (applied always):
     * a node without successors gets one copy: recomputing it is never read;
     * a node marked non-recomputable gets one copy;
     * the last node in the order has one copy (there is no later stage);
-    * cover literals whose timing is fixed false are not created.
+    * cover literals whose timing is fixed false are not created;
+    * (option ``end_bounds``, default on) a retention interval ends at most
+      one event after the latest event at which any successor of its node
+      can be computed: an interval that runs longer can be cut back to end
+      right after its last reader, which keeps every cover and only lowers
+      the memory load, so some optimum satisfies the bound.
 
 >>> from remat.graph import Graph
 >>> g = Graph.from_edges([(0, 1), (1, 2)], cost={0: 1, 1: 1, 2: 1}, mem={0: 1, 1: 1, 2: 1})
@@ -40,29 +53,50 @@ from typing import Any, Sequence
 from remat.errors import FormulationError
 from remat.formulations.base import Built
 from remat.formulations.ir import BoolVar, Clause, Cumulative, IntVar, Linear, Model, Not, Var
-from remat.formulations.scaling import scale_costs, scale_sizes
-from remat.graph import Graph
+from remat.formulations.moccasin_warmstart import warm_start_sequence
+from remat.formulations.scaling import ScaledSizes, scale_costs, scale_sizes
+from remat.graph import Graph, no_remat_peak
 
 
 def event(k: int, s: int) -> int:
-    """The event of node ``k`` (topological index) in stage ``s >= k``."""
+    """The paper's dense number of the event of node ``k`` (topological index) in stage ``s >= k``."""
     return s * (s + 1) // 2 + k
 
 
+TIMES = ("lex", "dense")
+
+
 class Moccasin:
-    """Builder of the Moccasin model; options: ``max_copies`` (C, default 2), ``stage`` (default True)."""
+    """Builder of the Moccasin model.
+
+    Options: ``max_copies`` (C, default 2); ``stage`` (default True; False
+    is the ``moccasin-free`` formulation); ``time`` (``"lex"``, default, or
+    ``"dense"``: how events are numbered, see the module docstring);
+    ``end_bounds`` (default True: the optimum-keeping bound on interval
+    ends); ``gcd`` (default True: sizes divided by their greatest common
+    divisor, see :mod:`remat.formulations.scaling`). Every option value gives
+    the same optimum; they exist to measure each lever alone.
+
+    ``Built.info["warm_start"](time_limit=None)`` returns a compute sequence
+    of this model from :mod:`remat.formulations.moccasin_warmstart` and
+    whether it fits the budget, spending up to ``min(n / 100, time_limit /
+    10)`` seconds on the greedy portfolio and, on graphs of 200 nodes or
+    more, on ruin and recreate.
+    """
 
     name = "moccasin"
 
-    def build(self, graph: Graph, budget: int, *, max_copies: int = 2, stage: bool = True,
-              **unknown: Any) -> Built:
+    def build(self, graph: Graph, budget: int, *, max_copies: int = 2, stage: bool = True, time: str = "lex",
+              end_bounds: bool = True, gcd: bool = True, **unknown: Any) -> Built:
         if unknown:
             raise FormulationError(f"moccasin: unknown option(s) {', '.join(sorted(unknown))}")
         if max_copies < 1:
             raise FormulationError(f"moccasin: max_copies must be >= 1, got {max_copies}")
         if not stage:
             raise FormulationError("moccasin: stage=False is the 'moccasin-free' formulation")
-        return _build_staged(graph, budget, max_copies)
+        if time not in TIMES:
+            raise FormulationError(f"moccasin: time must be one of {', '.join(TIMES)}, got {time!r}")
+        return _build_staged(graph, budget, max_copies, time=time, end_bounds=bool(end_bounds), gcd=bool(gcd))
 
 
 def copies_allowed(graph: Graph, v: int, max_copies: int) -> int:
@@ -71,26 +105,38 @@ def copies_allowed(graph: Graph, v: int, max_copies: int) -> int:
     return min(max_copies, graph.n - v)  # at most one copy per stage from v on
 
 
-def _build_staged(graph: Graph, budget: int, max_copies: int) -> Built:
+def _slot_function(n: int, time: str):
+    """``(slot(k, s) -> time point, horizon)`` for the chosen event numbering."""
+    if time == "dense":
+        return event, n * (n + 1) // 2
+    return (lambda k, s: s * n + k), n * n
+
+
+def _build_staged(graph: Graph, budget: int, max_copies: int, *, time: str = "lex",
+                  end_bounds: bool = True, gcd: bool = True) -> Built:
     n = graph.n
-    horizon = n * (n + 1) // 2
-    sizes = scale_sizes(graph.mem, budget)
+    slot, horizon = _slot_function(n, time)
+    sizes = scale_sizes(graph.mem, budget) if gcd else ScaledSizes(tuple(graph.mem), budget, 1)
     costs = scale_costs(graph.cost)
     m = Model(f"moccasin[{graph.name}, budget={budget}, C={max_copies}]")
+    copies = [copies_allowed(graph, v, max_copies) for v in range(n)]
+    # Latest event at which v may be computed; an interval of u ends by the latest read + 1.
+    latest = [slot(v, v) if copies[v] == 1 else slot(v, n - 1) for v in range(n)]
+    end_ub = [min(horizon, 1 + max((latest[w] for w in graph.succs[v]), default=slot(v, v))) if end_bounds
+              else horizon for v in range(n)]
 
     start: list[list[IntVar]] = []
     end: list[list[IntVar]] = []
     present: list[list[BoolVar | None]] = []  # None: copy 0, always present
     for v in range(n):
-        c_v = copies_allowed(graph, v, max_copies)
-        first = event(v, v)
+        first = slot(v, v)
         starts = [m.int_var(first, first, f"start[{v},0]")]
-        ends = [m.int_var(first + 1, horizon, f"end[{v},0]")]
+        ends = [m.int_var(first + 1, max(first + 1, end_ub[v]), f"end[{v},0]")]
         pres: list[BoolVar | None] = [None]
-        later = [event(v, s) for s in range(v + 1, n)]
-        for i in range(1, c_v):
+        later = [slot(v, s) for s in range(v + 1, n)]
+        for i in range(1, copies[v]):
             starts.append(m.int_var(0, 0, f"start[{v},{i}]", values=later))
-            ends.append(m.int_var(later[0] + 1, horizon, f"end[{v},{i}]"))
+            ends.append(m.int_var(later[0] + 1, max(later[0] + 1, end_ub[v]), f"end[{v},{i}]"))
             p = m.bool_var(f"present[{v},{i}]")
             pres.append(p)
             m.add(Linear(((ends[i - 1], 1), (starts[i], -1)), ub=0, enforce=(p,)))
@@ -99,6 +145,7 @@ def _build_staged(graph: Graph, budget: int, max_copies: int) -> Built:
         start.append(starts)
         end.append(ends)
         present.append(pres)
+
 
     intervals, demands = [], []
     for v in range(n):
@@ -114,7 +161,7 @@ def _build_staged(graph: Graph, budget: int, max_copies: int) -> Built:
             sv = start[v][j]
             for i in range(len(start[u])):
                 su, eu = start[u][i], end[u][i]
-                if su.lb >= sv.ub:  # copy i of u always starts after copy j of v
+                if su.lb >= sv.ub or eu.ub <= sv.lb:  # copy i of u cannot cover copy j of v
                     continue
                 if i == 0 and sv.lb > su.ub and j == 0:
                     # both starts fixed in order: covering is just end[u,0] > start[v,0]
@@ -148,7 +195,7 @@ def _build_staged(graph: Graph, budget: int, max_copies: int) -> Built:
         return [v for _, v in sorted(events)]
 
     def encode(computes: Sequence[int]) -> dict[Var, int] | None:
-        values = _encode_staged(graph, computes, start, end, present)
+        values = _encode_staged(graph, computes, start, end, present, slot)
         if values is not None:
             for (u, v, i, j), x in cover_vars.items():
                 live = lambda w, k: present[w][k] is None or values[present[w][k]]  # noqa: E731
@@ -156,33 +203,41 @@ def _build_staged(graph: Graph, budget: int, max_copies: int) -> Built:
                                 and values[start[u][i]] < values[start[v][j]] < values[end[u][i]])
         return values
 
+    def warm_start(time_limit: float | None = None) -> tuple[list[int], bool]:
+        if max_copies < 2:
+            return list(range(n)), no_remat_peak(graph) <= budget
+        share = min(0.01 * n, 0.1 * time_limit) if time_limit else 0.01 * n
+        # Ruin and recreate pays off where the solver cannot prove optimality fast: large graphs.
+        return warm_start_sequence(graph, budget, time_limit=share, improve=n >= 200)
+
     return Built(model=m, decode=decode, encode=encode, cost_unit=costs.unit, exact_costs=costs.exact,
-                 info={"horizon": horizon, "size_unit": sizes.unit, "capacity": sizes.capacity})
+                 info={"horizon": horizon, "size_unit": sizes.unit, "capacity": sizes.capacity, "time": time,
+                       "warm_start": warm_start})
 
 
-def _encode_staged(graph: Graph, computes: Sequence[int], start, end, present) -> dict[Var, int] | None:
+def _encode_staged(graph: Graph, computes: Sequence[int], start, end, present, slot) -> dict[Var, int] | None:
     """Place a compute sequence on the stage events, or None if it does not fit the stages."""
     n = graph.n
-    placed: list[list[int]] = [[] for _ in range(n)]  # events of each node's computations
+    placed: list[list[int]] = [[] for _ in range(n)]  # time points of each node's computations
     next_first = 0
-    prev = -1
+    prev = (-1, -1)  # (stage, slot) of the previous computation
     for v in computes:
         if not placed[v]:
             if v != next_first:
                 return None  # first computations must follow the order
-            t = event(v, v)
+            here = (v, v)
             next_first += 1
         else:
-            s = max(v + 1, _stage_of(prev))
-            if event(v, s) <= prev:
+            s = max(v + 1, prev[0])
+            if (s, v) <= prev:
                 s += 1
-            t = event(v, s)
-            if s >= n or t >= event(next_first, next_first):
+            here = (s, v)
+            if s >= n or here >= (next_first, next_first):
                 return None  # a recomputation must come before the next first computation
-        if t <= prev or len(placed[v]) >= len(start[v]):
+        if here <= prev or len(placed[v]) >= len(start[v]):
             return None
-        placed[v].append(t)
-        prev = t
+        placed[v].append(slot(v, here[0]))
+        prev = here
     if next_first != n:
         return None
     values: dict[Var, int] = {}
@@ -206,15 +261,3 @@ def _encode_staged(graph: Graph, computes: Sequence[int], start, end, present) -
                 values[end[v][i]] = end[v][i].ub
                 values[present[v][i]] = 0
     return values
-
-
-def _stage_of(t: int) -> int:
-    """Stage of event ``t`` (the s with s(s+1)/2 <= t < (s+1)(s+2)/2); 0 before any event."""
-    if t < 0:
-        return 0
-    s = int(((8 * t + 1) ** 0.5 - 1) / 2)
-    while (s + 1) * (s + 2) // 2 <= t:
-        s += 1
-    while s * (s + 1) // 2 > t:
-        s -= 1
-    return s

@@ -1,0 +1,238 @@
+"""A fast warm start for the stage-restricted Moccasin model: greedy eviction, then ruin and recreate.
+
+A *plan* gives each node at most one recomputation stage (``rec[v] = s`` with
+``v < s``): stage ``s`` recomputes its planned nodes in index order, then
+computes node ``s`` for the first time. Every plan is a valid compute
+sequence of the stage-restricted model with ``C >= 2`` (each input has been
+computed by then; the earliest-free schedule keeps it resident until read),
+so its memory profile decides its feasibility.
+
+* :func:`greedy_plan` starts from no recomputation and, while some step is
+  over the budget, adds the recomputation that removes the most excess
+  memory (summed over steps) per unit of cost (a small portfolio of
+  variants of that rule is tried, the cheapest result kept): a tensor resident at the
+  worst step and not read there is dropped and recomputed in the stage of
+  its next read; inputs that would otherwise have to stay resident until
+  then may be recomputed with it. Unneeded recomputations are removed at
+  the end, dearest first.
+* :func:`improve_plan` then repeats, until a time limit: remove a few
+  planned recomputations at random and repair greedily (with random ties);
+  keep the result if it costs no more.
+
+Both are heuristics: they often find the optimum on the paper's graphs,
+may get stuck over the budget (the greedy then reports its best effort),
+and prove nothing; the solver does that.
+
+>>> from remat.generators import linear
+>>> from remat.graph import no_remat_peak
+>>> g = linear(4)
+>>> seq, fits = warm_start_sequence(g, no_remat_peak(g) - 1024, time_limit=0.2)
+>>> fits, len(seq) > g.n, sorted(set(seq)) == list(range(g.n))
+(True, True, True)
+"""
+
+from __future__ import annotations
+
+import random
+import time
+from typing import Sequence
+
+from remat.graph import Graph
+
+Plan = dict[int, int]  # node -> stage of its one recomputation
+# Greedy variants (candidates evaluated exactly per step, exponent of cost in the score), tried in turn.
+PORTFOLIO = ((8, 1.0), (16, 1.0), (32, 1.0), (4, 1.0), (16, 0.5), (16, 2.0), (64, 1.0), (8, 0.5), (8, 2.0))
+
+
+def plan_sequence(n: int, plan: Plan) -> list[int]:
+    """The compute sequence of ``plan`` (node indices)."""
+    at: dict[int, list[int]] = {}
+    for v, s in plan.items():
+        at.setdefault(s, []).append(v)
+    seq: list[int] = []
+    for s in range(n):
+        if s in at:
+            seq.extend(sorted(at[s]))
+        seq.append(s)
+    return seq
+
+
+class _Evaluator:
+    """Memory profile of compute sequences under the earliest-free rule, as fast as plain Python allows."""
+
+    def __init__(self, graph: Graph, budget: int) -> None:
+        self.preds = graph.preds
+        self.mem = graph.mem
+        self.budget = budget
+
+    def profile(self, seq: Sequence[int]) -> tuple[list[int], list[int]]:
+        """Memory at each position and, per position, the last position reading that computation."""
+        preds, mem = self.preds, self.mem
+        m = len(seq)
+        latest: dict[int, int] = {}
+        last_read = list(range(m))
+        for p, v in enumerate(seq):
+            for u in preds[v]:
+                last_read[latest[u]] = p
+            latest[v] = p
+        diff = [0] * (m + 1)
+        for q, v in enumerate(seq):
+            diff[q] += mem[v]
+            diff[last_read[q] + 1] -= mem[v]
+        prof, cur = [], 0
+        for p in range(m):
+            cur += diff[p]
+            prof.append(cur)
+        return prof, last_read
+
+    def excess(self, prof: Sequence[int]) -> int:
+        b = self.budget
+        return sum(x - b for x in prof if x > b)
+
+
+def _repair(graph: Graph, ev: _Evaluator, plan: Plan, rng: random.Random | None,
+            deadline: float | None, tabu: frozenset[int] = frozenset(), candidates: int = 8,
+            alpha: float = 1.0) -> tuple[Plan, bool]:
+    """Add recomputations (of nodes not in ``tabu``) to ``plan`` until no step is over the budget.
+
+    Returns the plan and whether it fits; a plan that does not fit is where the greedy got stuck.
+    """
+    n, cost, preds = graph.n, graph.cost, graph.preds
+    plan = dict(plan)
+    seq = plan_sequence(n, plan)
+    prof, last_read = ev.profile(seq)
+    ex = ev.excess(prof)
+    while ex > 0:
+        if deadline is not None and time.perf_counter() > deadline:
+            return plan, False
+        worst = max(range(len(seq)), key=prof.__getitem__)
+        first_pos = {}
+        for p, v in enumerate(seq):
+            first_pos.setdefault(v, p)
+        stage_of = [0] * len(seq)
+        cur = n - 1
+        for p in range(len(seq) - 1, -1, -1):
+            if first_pos[seq[p]] == p:
+                cur = seq[p]
+            stage_of[p] = cur
+        reading = set(preds[seq[worst]])
+        options = []
+        for q in range(worst):
+            x = seq[q]
+            if (last_read[q] > worst and x not in reading and x not in plan and x not in tabu
+                    and graph.recomputable[x]):
+                options.append((graph.mem[x] / (cost[x] + 1), q, x))
+        options.sort(reverse=True)
+        scored: list = []
+        for k, (_, q, x) in enumerate(options):
+            if k >= candidates and scored:
+                break  # the rest only when the likeliest ones all fail
+            r = next(p for p in range(worst + 1, last_read[q] + 1) if x in preds[seq[p]])
+            s = stage_of[r]
+            stage_start = min(p for p in range(r + 1) if stage_of[p] == s)
+            groups = [[x]]
+            dead = [z for z in preds[x] if last_read[_latest_before(seq, z, stage_start)] < stage_start]
+            if dead and all(z not in plan and z not in tabu and graph.recomputable[z] for z in dead):
+                groups.append([x] + dead)
+            for group in groups:
+                trial = dict(plan)
+                trial.update((y, s) for y in group)
+                tseq = plan_sequence(n, trial)
+                tprof, tlast = ev.profile(tseq)
+                tex = ev.excess(tprof)
+                if tex < ex:
+                    gain = (ex - tex) / (sum(cost[y] for y in group) + 1) ** alpha
+                    scored.append((gain, trial, tseq, tprof, tlast, tex))
+        if not scored:
+            return plan, False
+        scored.sort(key=lambda t: -t[0])
+        pick = scored[0] if rng is None or rng.random() < 0.5 else rng.choice(scored[:3])
+        _, plan, seq, prof, last_read, ex = pick
+    return _prune(graph, ev, plan), True
+
+
+def _latest_before(seq: Sequence[int], z: int, p: int) -> int:
+    for q in range(p - 1, -1, -1):
+        if seq[q] == z:
+            return q
+    raise AssertionError(f"node {z} is not computed before position {p}")
+
+
+def _prune(graph: Graph, ev: _Evaluator, plan: Plan) -> Plan:
+    """Drop recomputations the budget does not need, dearest first."""
+    for v in sorted(plan, key=lambda v: -graph.cost[v]):
+        trial = {k: s for k, s in plan.items() if k != v}
+        if ev.excess(ev.profile(plan_sequence(graph.n, trial))[0]) == 0:
+            plan = trial
+    return plan
+
+
+def plan_cost(graph: Graph, plan: Plan) -> float:
+    return sum(graph.cost[v] for v in plan)
+
+
+def greedy_plan(graph: Graph, budget: int, *, time_limit: float | None = None) -> tuple[Plan, bool]:
+    """The cheapest plan over the greedy variants of :data:`PORTFOLIO` tried within ``time_limit``
+    seconds (at least the first is always tried), and whether it fits; a plan that does not fit
+    is the first variant's best effort."""
+    ev = _Evaluator(graph, budget)
+    deadline = None if time_limit is None else time.perf_counter() + time_limit
+    best, best_fits = _repair(graph, ev, {}, None, None, candidates=PORTFOLIO[0][0], alpha=PORTFOLIO[0][1])
+    for candidates, alpha in PORTFOLIO[1:]:
+        if deadline is not None and time.perf_counter() > deadline:
+            break
+        plan, fits = _repair(graph, ev, {}, None, deadline, candidates=candidates, alpha=alpha)
+        if fits and (not best_fits or plan_cost(graph, plan) < plan_cost(graph, best)):
+            best, best_fits = plan, True
+    return best, best_fits
+
+
+def improve_plan(graph: Graph, budget: int, plan: Plan, *, time_limit: float, seed: int = 0) -> Plan:
+    """Ruin and recreate until ``time_limit`` seconds have passed; never returns a dearer plan.
+
+    A ruin removes the planned recomputations of a random window of stages;
+    the greedy repair (random among its three best moves half of the time,
+    and mostly barred from the nodes just removed) recreates. A result is kept when it costs at most ``1 + T`` times the
+    current plan, with the threshold ``T`` falling from 1% to 0 over the
+    time limit (threshold accepting); the best plan seen is returned.
+    """
+    ev = _Evaluator(graph, budget)
+    rng = random.Random(seed)
+    t0 = time.perf_counter()
+    deadline = t0 + time_limit
+    best, best_cost = plan, plan_cost(graph, plan)
+    cur, cur_cost = plan, best_cost
+    while cur and time.perf_counter() < deadline:
+        centre = cur[rng.choice(sorted(cur))]
+        width = rng.choice((0, 1, 2, 4, 8))
+        drop = [v for v, s in cur.items() if abs(s - centre) <= width]
+        if len(drop) > 4:
+            drop = rng.sample(drop, 4)
+        tabu = frozenset(drop) if rng.random() < 0.7 else frozenset()  # make the repair look elsewhere
+        trial, ok = _repair(graph, ev, {v: s for v, s in cur.items() if v not in drop}, rng, deadline, tabu)
+        if not ok:
+            continue
+        cost = plan_cost(graph, trial)
+        threshold = 0.01 * max(0.0, 1 - (time.perf_counter() - t0) / time_limit)
+        if cost <= cur_cost * (1 + threshold):
+            cur, cur_cost = trial, cost
+            if cost < best_cost:
+                best, best_cost = trial, cost
+    return best
+
+
+def warm_start_sequence(graph: Graph, budget: int, *, time_limit: float = 0.0, improve: bool = True,
+                        seed: int = 0) -> tuple[list[int], bool]:
+    """A compute sequence of the stage-restricted model and whether it fits ``budget``.
+
+    Half of ``time_limit`` (0: only the first greedy variant) goes to the
+    greedy portfolio, the rest to :func:`improve_plan` when ``improve`` and
+    the plan fits. A sequence that does not fit is the greedy's best effort:
+    a start for minimising the peak (two-phase solve).
+    """
+    t0 = time.perf_counter()
+    plan, fits = greedy_plan(graph, budget, time_limit=time_limit / 2 if improve else time_limit)
+    rest = time_limit - (time.perf_counter() - t0)
+    if fits and improve and rest > 0:
+        plan = improve_plan(graph, budget, plan, time_limit=rest, seed=seed)
+    return plan_sequence(graph.n, plan), fits

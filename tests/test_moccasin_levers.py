@@ -1,0 +1,115 @@
+"""Speed levers of the Moccasin model and the CP-SAT backend keep the optimum; the warm start is honest."""
+
+from __future__ import annotations
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from remat.backends import SolveOptions, get_backend
+from remat.formulations.moccasin import Moccasin
+from remat.formulations.moccasin_warmstart import greedy_plan, improve_plan, plan_cost, plan_sequence
+from remat.generators import random_layered
+from remat.graph import Graph, min_budget, no_remat_peak
+from remat.schedule import schedule_from_computes
+from remat.solve import solve
+from remat.status import Status
+from remat.verify import verify
+from tests.test_solve_cpsat import brute_force, small_dags
+
+LEVER_OFF = dict(time="dense", end_bounds=False, gcd=False)
+
+
+@settings(max_examples=20, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(graph=small_dags(max_nodes=6), frac=st.floats(0.4, 1.0))
+def test_model_levers_keep_the_brute_force_optimum(graph, frac):
+    budget = int(frac * no_remat_peak(graph))
+    expected = brute_force(graph, budget)
+    for opts, backend_opts in ((LEVER_OFF, {"two_phase": False}), ({}, {})):
+        r = solve(graph, budget, threads=1, time_limit=20, backend_options=backend_opts, **opts)
+        if expected is None:
+            assert r.status == Status.INFEASIBLE
+        else:
+            assert r.status == Status.OPTIMAL and r.objective == expected
+
+
+def test_lex_and_dense_time_order_the_events_alike():
+    g = random_layered(12, seed=5)
+    lex = Moccasin().build(g, no_remat_peak(g))
+    dense = Moccasin().build(g, no_remat_peak(g), time="dense")
+    key = lambda built: [(itv.name, itv.start.values or (itv.start.lb,)) for itv in built.model.intervals]  # noqa: E731
+    for (name_a, a), (name_b, b) in zip(key(lex), key(dense)):
+        assert name_a == name_b and len(a) == len(b)
+    # the same compute sequence encodes in both and decodes back to itself
+    seq = list(range(g.n))
+    assert lex.decode(lex.encode(seq)) == dense.decode(dense.encode(seq)) == seq
+
+
+def test_end_bounds_never_cut_below_the_last_possible_read():
+    g = random_layered(30, seed=2)
+    built = Moccasin().build(g, no_remat_peak(g))
+    ends = {itv.name: itv.end.ub for itv in built.model.intervals}
+    n = g.n
+    for v in range(n):
+        latest_reader = max((w for w in g.succs[v]), default=v)
+        assert ends[f"resident[{v},0]"] >= latest_reader * n + latest_reader + 1 or latest_reader == v
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+@pytest.mark.parametrize("frac", [0.9, 0.75])
+def test_greedy_plan_is_an_encodable_schedule_and_says_truly_whether_it_fits(seed, frac):
+    g = random_layered(60, seed=seed)
+    budget = int(frac * no_remat_peak(g))
+    plan, fits = greedy_plan(g, budget)
+    seq = plan_sequence(g.n, plan)
+    report = verify(g, schedule_from_computes(g, seq))
+    assert report.valid or report.kinds() == set()
+    assert (report.peak_memory <= budget) == fits
+    assert report.total_cost == g.total_cost + plan_cost(g, plan)
+    assert Moccasin().build(g, budget).encode(seq) is not None
+    assert all(v < s for v, s in plan.items())
+
+
+def test_improve_plan_never_returns_a_dearer_plan():
+    g = random_layered(80, seed=3)
+    budget = int(0.8 * no_remat_peak(g))
+    plan, fits = greedy_plan(g, budget)
+    assert fits
+    better = improve_plan(g, budget, plan, time_limit=0.5, seed=1)
+    assert plan_cost(g, better) <= plan_cost(g, plan)
+    assert verify(g, schedule_from_computes(g, plan_sequence(g.n, better)), budget).valid
+
+
+def _over_budget_hint(graph: Graph, budget: int):
+    built = Moccasin().build(graph, budget)
+    return built, built.encode(list(range(graph.n)))  # the no-remat order peaks above the budget
+
+
+@pytest.mark.parametrize("seed", [0, 4])
+def test_two_phase_start_reaches_the_same_optimum_as_a_plain_solve(seed):
+    g = random_layered(14, seed=seed)
+    budget = int(0.8 * no_remat_peak(g))
+    built, hint = _over_budget_hint(g, budget)
+    cpsat = get_backend("cpsat")
+    results = [cpsat.solve(built.model, SolveOptions(time_limit=30, threads=1, hint=hint,
+                                                    extra={"two_phase": two})) for two in (True, False)]
+    assert results[0].status == results[1].status
+    if results[0].status == Status.OPTIMAL:
+        assert results[0].objective == results[1].objective
+        computes = built.decode(results[0].values)
+        assert verify(g, schedule_from_computes(g, computes), budget).valid
+
+
+def test_two_phase_proves_infeasibility_below_min_budget():
+    g = random_layered(10, seed=7)
+    budget = min_budget(g) - 1
+    built, hint = _over_budget_hint(g, budget)
+    raw = get_backend("cpsat").solve(built.model, SolveOptions(time_limit=30, threads=1, hint=hint))
+    assert raw.status == Status.INFEASIBLE
+
+
+def test_default_solve_starts_from_the_formulation_warm_start():
+    g = next(g for g in (random_layered(40, seed=s) for s in range(50)) if min_budget(g) < 0.8 * no_remat_peak(g))
+    r = solve(g, int(0.85 * no_remat_peak(g)), threads=1, time_limit=20)
+    assert r.schedule is not None and r.report.valid and r.peak_memory <= r.budget
+    assert r.warm_start is not None
