@@ -124,8 +124,17 @@ def test_warm_start_uses_the_cheapest_fitting_baseline_and_can_be_switched_off()
     g = linear(6)
     budget = int(0.8 * no_remat_peak(g))
     cheapest = fitting_baselines(g, budget)[0][0]
-    on = solve(g, budget, threads=1, max_copies=3)
-    off = solve(g, budget, threads=1, max_copies=3, warm_start=False)
+    # Checkmate's own heuristic start is Moccasin's; switch it off to see the baseline warm start alone
+    from remat.formulations.checkmate import Checkmate
+
+    class BaselineStartOnly(Checkmate):
+        def build(self, graph, budget, **options):
+            built = super().build(graph, budget, **options)
+            del built.info["warm_start"]
+            return built
+
+    on = solve(g, budget, threads=1, formulation=BaselineStartOnly())
+    off = solve(g, budget, threads=1, formulation=BaselineStartOnly(), warm_start=False)
     assert on.warm_start == cheapest and off.warm_start is None
     assert on.status == off.status == Status.OPTIMAL and on.objective == off.objective
 

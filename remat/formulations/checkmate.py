@@ -60,6 +60,7 @@ from typing import Any, Sequence
 from remat.errors import FormulationError
 from remat.formulations.base import Built
 from remat.formulations.ir import BoolVar, Clause, IntVar, Linear, Model, Var
+from remat.formulations.moccasin_warmstart import warm_start_sequence
 from remat.formulations.scaling import scale_costs, scale_sizes
 from remat.graph import Graph
 
@@ -258,8 +259,13 @@ def _build(graph: Graph, budget: int) -> Built:
                 prev_k = k
         return values
 
+    def warm_start(time_limit: float | None = None) -> tuple[list[int], bool]:
+        """The staged Moccasin heuristic's start: its plans are stage sequences, so they encode here."""
+        share = min(0.01 * n, 0.1 * time_limit) if time_limit else 0.01 * n
+        return warm_start_sequence(graph, budget, time_limit=share, improve=n >= 200)
+
     return Built(model=m, decode=decode, encode=encode, cost_unit=costs.unit, exact_costs=costs.exact,
-                 info={"size_unit": sizes.unit, "capacity": cap, "memory": U})
+                 info={"size_unit": sizes.unit, "capacity": cap, "memory": U, "warm_start": warm_start})
 
 
 def stage_positions(graph: Graph, computes: Sequence[int]) -> list[tuple[int, int]] | None:

@@ -32,7 +32,7 @@ Nodes without successors and non-recomputable nodes get one copy. A budget
 below :func:`~remat.graph.min_budget` gets a constant-false constraint: the
 search alone proves that slowly.
 
->>> from remat.graph import Graph, min_budget
+>>> from remat.graph import Graph
 >>> g = Graph.from_edges([(0, 1), (1, 2)], cost={0: 1, 1: 1, 2: 1}, mem={0: 1, 1: 1, 2: 1})
 >>> built = MoccasinFree().build(g, budget=2)
 >>> built.info["horizon"], built.decode(built.encode([0, 1, 2]))
@@ -49,8 +49,9 @@ from remat.errors import FormulationError
 from remat.formulations.base import Built
 from remat.formulations.checkmate import last_reads
 from remat.formulations.ir import BoolVar, Clause, Cumulative, IntVar, Linear, Model, Not, Var
+from remat.formulations.moccasin_warmstart import warm_start_sequence
 from remat.formulations.scaling import scale_costs, scale_sizes
-from remat.graph import Graph, min_budget
+from remat.graph import Graph, min_budget, no_remat_peak
 
 
 class MoccasinFree:
@@ -181,14 +182,16 @@ def _build_free(graph: Graph, budget: int, max_copies: int) -> Built:
             live = lambda w, k: present[w][k] is None or values[present[w][k]]  # noqa: E731
             values[x] = int(live(u, i) and live(v, j)
                             and values[start[u][i]] < values[start[v][j]] < values[end[u][i]])
-        load: dict[int, int] = {}
-        for v in range(n):
-            for t, e in placed[v]:
-                for k in range(t, e):
-                    load[k] = load.get(k, 0) + sizes.values[v]
-        if load and max(load.values()) > sizes.capacity:
-            return None
-        return values
+        return values  # possibly over the budget, as Moccasin's: a start for a two-phase backend
+
+    def warm_start(time_limit: float | None = None) -> tuple[list[int], bool]:
+        """The staged model's heuristic start (at most one recomputation per node): the free
+        model contains every staged schedule with at most C computations per node."""
+        if max_copies < 2:
+            return list(range(n)), no_remat_peak(graph) <= budget
+        share = min(0.01 * n, 0.1 * time_limit) if time_limit else 0.01 * n
+        return warm_start_sequence(graph, budget, time_limit=share, improve=n >= 200)
 
     return Built(model=m, decode=decode, encode=encode, cost_unit=costs.unit, exact_costs=costs.exact,
-                 info={"horizon": horizon, "size_unit": sizes.unit, "capacity": sizes.capacity})
+                 info={"horizon": horizon, "size_unit": sizes.unit, "capacity": sizes.capacity,
+                       "warm_start": warm_start})
