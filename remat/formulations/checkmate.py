@@ -39,7 +39,9 @@ Differences from the paper's program, all keeping an optimum:
 * a node without successors, or marked non-recomputable, is never
   recomputed and a node without successors is never retained;
 * ``U`` exists only where a computation can happen; a free that cannot be
-  blocked (a sink computed at its own stage) is a constant.
+  blocked (a sink computed at its own stage) is a constant;
+* a budget below :func:`~remat.graph.min_budget` gets a constant-false
+  constraint (the search proves that slowly).
 
 Size: ``O(n^2)`` Booleans for R and S, ``O(n (n + |E|))`` for FREE, ``O(n^2)``
 integers for U.
@@ -62,7 +64,7 @@ from remat.formulations.base import Built
 from remat.formulations.ir import BoolVar, Clause, IntVar, Linear, Model, Var
 from remat.formulations.moccasin_warmstart import warm_start_sequence
 from remat.formulations.scaling import scale_costs, scale_sizes
-from remat.graph import Graph
+from remat.graph import Graph, min_budget
 
 Bit = BoolVar | int  # a Boolean variable or a constant 0/1
 
@@ -210,6 +212,11 @@ def _build(graph: Graph, budget: int) -> Built:
                 if hazards:
                     m.add(Linear(tuple((h, 1) for h in hazards), ub=0, enforce=(f,)))  # type: ignore[misc]
             prev_k = k
+
+    if min_budget(graph) > budget:
+        # some node cannot compute beside its inputs: say so directly (the search proves it slowly)
+        never = m.int_var(0, 0, "min_budget_exceeded")
+        m.add(Linear(((never, 1),), lb=1))
 
     r_vars = [(R[t][k], costs.values[k]) for t in range(n) for k in range(t) if isinstance(R[t][k], BoolVar)]
     m.minimize(r_vars, offset=sum(costs.values))  # type: ignore[arg-type]
