@@ -107,21 +107,7 @@ class Traced:
         of the loss is 1.
         """
         _require_torch()
-        plain = list(inputs) + list(targets)
-        out = []
-        for (kind, key), node in zip(self.placeholders, self.joint.graph.find_nodes(op="placeholder")):
-            if kind == "param":
-                out.append(model.get_parameter(key).detach())
-            elif kind == "buffer":
-                out.append(model.get_buffer(key).detach().clone())
-            elif kind == "input":
-                if key >= len(plain):
-                    raise FrontendError(f"expected {key + 1} or more inputs and targets, got {len(plain)}")
-                out.append(plain[key])
-            else:
-                val = node.meta["val"]
-                out.append(torch.ones(val.shape, dtype=val.dtype))
-        return out
+        return _joint_args(self.placeholders, self.joint, model, [*inputs, *targets])
 
     def unpack(self, outputs: Sequence[Any]) -> dict[str, Any]:
         """Name the outputs of a run: ``{"loss": t, "grads": {param: t}, "buffers": {name: t}}``."""
@@ -202,6 +188,7 @@ def trace(model: Any, *example_inputs: Any, loss_fn: Callable[..., Any] | None =
     """
     _require_torch()
     from torch._functorch.aot_autograd import aot_export_joint_with_descriptors
+    from torch._subclasses.fake_tensor import FakeTensor
 
     if cost not in COST_MODELS:
         raise FrontendError(f"unknown cost model {cost!r}; choose one of {', '.join(COST_MODELS)}")
@@ -210,6 +197,9 @@ def trace(model: Any, *example_inputs: Any, loss_fn: Callable[..., Any] | None =
     for t in [*example_inputs, *targets]:
         if isinstance(t, torch.Tensor) and t.device.type == "meta":
             raise FrontendError("inputs are on the meta device, which drops the backward: build under FakeTensorMode")
+    fake = any(isinstance(t, FakeTensor) for t in [*model.parameters(), *model.buffers(), *example_inputs, *targets])
+    if cost == "time" and fake:
+        raise FrontendError("cost='time' needs real tensors; this model was traced under FakeTensorMode")
     wrapper = _LossWrapper(model, loss_fn, len(example_inputs))
     t0 = time.perf_counter()
     try:
@@ -218,11 +208,7 @@ def trace(model: Any, *example_inputs: Any, loss_fn: Callable[..., Any] | None =
     except Exception as exc:  # the tracer raises many kinds; one line names the failure
         first = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
         raise FrontendError(f"could not trace {type(model).__name__}: {type(exc).__name__}: {first}") from None
-    gm = joint.graph_module
-    from torch._subclasses.fake_tensor import FakeTensor
-
-    fake = any(isinstance(t, FakeTensor) for t in [*model.parameters(), *model.buffers(), *example_inputs, *targets])
-    flat_gm = _flat_module(gm)
+    flat_gm = _flat_module(joint.graph_module)
     extraction_time = time.perf_counter() - t0
 
     places = tuple((k, _strip(v)) for k, v in (_desc_kind(n.meta.get("desc"))
@@ -235,10 +221,8 @@ def trace(model: Any, *example_inputs: Any, loss_fn: Callable[..., Any] | None =
         raise FrontendError("the model (with loss_fn) must return one scalar loss")
 
     times = sizes = None
-    if cost == "time" and fake:
-        raise FrontendError("cost='time' needs real tensors; this model was traced under FakeTensorMode")
     if not fake:  # one real run: storage sizes as allocated (a kernel may return a view of a larger buffer)
-        args = _joint_args(places, flat_gm, model, example_inputs, targets)
+        args = _joint_args(places, flat_gm, model, [*example_inputs, *targets])
         times, sizes = _run_real(flat_gm, args, repeats if cost == "time" else 1)
     graph, members, groups, pinned = _analyse(flat_gm, places, rets, cost=cost, times=times, sizes=sizes,
                                               consume_grads=consume_grads,
@@ -259,10 +243,22 @@ def _flat_module(gm: Any) -> Any:
     return fx.GraphModule(gm, g)
 
 
-def _joint_args(places: tuple, gm: Any, model: Any, inputs: Sequence[Any], targets: Sequence[Any]) -> list[Any]:
-    stub = Traced(graph=None, joint=gm, placeholders=places, returns=(), pinned={}, cost_model="",  # type: ignore[arg-type]
-                  consume_grads=False, extraction_time=0.0, members={}, groups={})
-    return stub.args(model, *inputs, targets=targets)
+def _joint_args(places: Sequence[tuple[str, Any]], joint: Any, model: Any, plain: Sequence[Any]) -> list[Any]:
+    out = []
+    for (kind, key), node in zip(places, joint.graph.find_nodes(op="placeholder")):
+        try:
+            if kind == "param":
+                out.append(model.get_parameter(key).detach())
+            elif kind == "buffer":
+                out.append(model.get_buffer(key).detach().clone())
+            elif kind == "input":
+                out.append(plain[key])
+            else:
+                val = node.meta["val"]
+                out.append(torch.ones(val.shape, dtype=val.dtype))
+        except (AttributeError, IndexError):
+            raise FrontendError(f"model and inputs do not match the traced graph: no {kind} {key!r}") from None
+    return out
 
 
 def _storage(t: Any) -> Any:
@@ -360,7 +356,7 @@ def _analyse(gm: Any, places: tuple, rets: tuple, *, cost: str, times: Mapping[s
         if n.target is operator.getitem and n.args[0].name not in alias:
             continue  # an output of a multi-output operator, registered with it
         outs = _tensors(val)
-        if not outs and val is not None:
+        if not outs:
             raise FrontendError(f"operator {n.target} returns no tensor; it is not supported")
         known = [_storage(t) in owner for t in outs]
         if n.target is operator.getitem or (outs and all(known)):
@@ -679,8 +675,13 @@ def _profiler_peak(prof: Any) -> int:
     return peak
 
 
-def time_module(module: Callable[..., Any], *args: Any, repeats: int = 5) -> float:
-    """Median wall time of ``module(*args)`` over ``repeats`` runs, without autograd (seconds).
+def time_module(module: Callable[..., Any], *args: Any, repeats: int = 5,
+                clock: Callable[[], float] = time.perf_counter) -> float:
+    """Median time of ``module(*args)`` over ``repeats`` runs, without autograd (seconds of ``clock``).
+
+    Pass ``clock=time.process_time`` (with ``torch.set_num_threads(1)``) to
+    count this process's CPU time only, which other load on the machine
+    disturbs far less than wall time.
 
     >>> time_module(lambda: None, repeats=3) >= 0
     True
@@ -689,7 +690,7 @@ def time_module(module: Callable[..., Any], *args: Any, repeats: int = 5) -> flo
     ctx = torch.no_grad() if torch is not None else contextlib.nullcontext()
     with ctx:
         for _ in range(max(1, repeats)):
-            t = time.perf_counter()
+            t = clock()
             module(*args)
-            samples.append(time.perf_counter() - t)
+            samples.append(clock() - t)
     return statistics.median(samples)
