@@ -134,17 +134,23 @@ def _unet3_model_and_suboptimal_hint():
     return built.model, hint
 
 
+# "highs" goes through Pyomo's current solver API, "pyomo:appsi_highs" through the classic one.
+MILP_PATHS = pytest.mark.parametrize("name", ["highs", "pyomo:appsi_highs"])
+
+
 @needs_highs
-def test_highs_time_limit_with_a_warm_start_is_feasible_not_optimal():
+@MILP_PATHS
+def test_highs_time_limit_with_a_warm_start_is_feasible_not_optimal(name):
     model, hint = _unet3_model_and_suboptimal_hint()
-    raw = get_backend("highs").solve(model, SolveOptions(time_limit=0.0, threads=1, hint=hint))
+    raw = get_backend(name).solve(model, SolveOptions(time_limit=0.0, threads=1, hint=hint))
     assert raw.status == Status.FEASIBLE and raw.objective == 2201  # the warm start reached HiGHS as its incumbent
 
 
 @needs_highs
-def test_highs_time_limit_without_an_incumbent_is_unknown():
+@MILP_PATHS
+def test_highs_time_limit_without_an_incumbent_is_unknown(name):
     model, _ = _unet3_model_and_suboptimal_hint()
-    raw = get_backend("highs").solve(model, SolveOptions(time_limit=0.0, threads=1))
+    raw = get_backend(name).solve(model, SolveOptions(time_limit=0.0, threads=1))
     assert raw.status == Status.UNKNOWN and raw.values is None
 
 

@@ -16,7 +16,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import remat
-from remat.backends import SolveOptions, get_backend, installed_backends
+from remat.backends import SolveOptions, get_backend, installed_backends, is_available
 from remat.formulations import get_formulation
 from remat.formulations.ir import violations
 from remat.generators import linear, unet
@@ -24,7 +24,8 @@ from remat.graph import Graph, min_budget, no_remat_peak
 from remat.status import Status
 from remat.verify import verify
 
-BACKENDS = installed_backends()
+# Every installed backend, plus the classic-Pyomo path (pyomo:appsi_highs) where HiGHS is installed.
+BACKENDS = installed_backends() + [name for name in ("pyomo:appsi_highs",) if is_available(name)]
 
 
 def _skip_chain() -> Graph:

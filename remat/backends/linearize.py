@@ -35,7 +35,7 @@ Size: with ``N`` intervals of positive demand, step 1 adds at most ``2 N (N - 1)
 binaries and rows plus ``N`` memory rows, i.e. ``O(N^2)``, against
 ``O(N H)`` for a time-indexed form over a horizon ``H``. Step 3 adds one
 binary per value of each explicit domain. For the Moccasin model (``n``
-nodes, ``C`` copies, ``E`` edges, ``N <= n C``, ``H = n(n+1)/2``) that is
+nodes, ``C`` copies, ``E`` edges, ``N <= n C``, ``H = n(n+1)/2`` or ``n^2`` events) that is
 ``O(n^2 C^2)`` pair binaries, ``O(C n^2)`` one-hot binaries and the IR's own
 ``O(E C^2)`` cover literals; see ``docs/linearization.md``.
 

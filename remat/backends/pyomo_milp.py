@@ -26,15 +26,17 @@ This module imports neither pyomo nor a solver at import time.
 
 from __future__ import annotations
 
+import logging
 import math
 import time
 import warnings
+from contextlib import contextmanager
 from typing import Any, ClassVar
 
 from remat.backends.base import RawResult, SolveOptions, backend_features, module_available
 from remat.backends.linearize import Linearized, bounds, linearize
 from remat.errors import BackendError
-from remat.formulations.ir import BoolVar, Model, Var, evaluate
+from remat.formulations.ir import Model, Var, evaluate
 from remat.status import Status
 
 # Option names of classic (pyomo.environ) solvers: time limit, threads, relative MIP gap.
@@ -165,7 +167,8 @@ class PyomoBackend:
             status = Status.FEASIBLE if has_solution else Status.UNKNOWN
         values = None
         if status.has_schedule:
-            pm.solutions.load_from(res)
+            with _quiet("pyomo.core"):  # a time-limited incumbent is "aborted" to Pyomo, and it warns
+                pm.solutions.load_from(res)
             values = {v: x.value for v, x in cols.items() if x.value is not None}
         bound = None
         if status != Status.INFEASIBLE:
@@ -266,6 +269,17 @@ def _highs_mip_start(opt: Any, cols: dict[Var, Any], start: dict[Var, int]) -> b
         return False
     status = highs.setSolution(len(idx), np.array(idx, dtype=np.int32), np.array(val, dtype=np.float64))
     return str(status).endswith("kOk")
+
+
+@contextmanager
+def _quiet(logger: str):
+    log = logging.getLogger(logger)
+    level = log.level
+    log.setLevel(logging.ERROR)
+    try:
+        yield
+    finally:
+        log.setLevel(level)
 
 
 def _check_highs_options(solver_options: dict[str, Any]) -> None:
