@@ -41,9 +41,9 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--threads", type=int, default=2)
     p.add_argument("--time-limit", type=float, default=300.0)
     args = p.parse_args(argv)
-    print("| graph | n | budget | backend | status | TDI% | objective | bound | wall s | variables | binaries "
-          "| constraints | nonzeros |")
-    print("|---|---|---|---|---|---|---|---|---|---|---|---|---|")
+    print("| graph | n | budget | backend | warm start | status | TDI% | objective | bound | wall s | variables "
+          "| binaries | constraints | nonzeros |")
+    print("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|")
     for path in args.graphs:
         g = remat.load_graph(path)
         peak = remat.no_remat_peak(g)
@@ -58,7 +58,8 @@ def main(argv: list[str] | None = None) -> int:
                 r = remat.solve(g, budget, backend=name, threads=args.threads, time_limit=args.time_limit)
                 wall = time.perf_counter() - t0
                 tdi = "-" if r.tdi is None else f"{r.tdi:.3f}"
-                print(f"| {g.name} | {g.n} | {spec} ({budget:,}) | {name} | {r.status.value} | {tdi} | "
+                warm = getattr(r, "warm_start", None) or "-"
+                print(f"| {g.name} | {g.n} | {spec} ({budget:,}) | {name} | {warm} | {r.status.value} | {tdi} | "
                       f"{r.objective if r.objective is not None else '-'} | "
                       f"{r.bound if r.bound is not None else '-'} | {wall:.1f} | {size['variables']:,} | "
                       f"{size['binaries']:,} | {size['constraints']:,} | {size.get('nonzeros', '-')} |", flush=True)

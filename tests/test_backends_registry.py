@@ -166,3 +166,13 @@ def test_highs_rejects_unknown_solver_options():
     model, _ = _unet3_model_and_suboptimal_hint()
     with pytest.raises(BackendError, match="highs: invalid option no_such_option"):
         get_backend("highs").solve(model, SolveOptions(threads=1, extra={"no_such_option": 1}))
+
+
+@needs_highs
+@MILP_PATHS
+def test_highs_solves_with_a_new_thread_count_in_the_same_process(name):
+    # HiGHS's thread pool is global; without a reset the second solve ended 'unknown'
+    g = unet(2)
+    budget = int(0.9 * remat.no_remat_peak(g))
+    statuses = [remat.solve(g, budget, backend=name, threads=t).status for t in (1, 2, 1)]
+    assert statuses == [Status.OPTIMAL] * 3

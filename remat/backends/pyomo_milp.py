@@ -104,6 +104,7 @@ class PyomoBackend:
             raise BackendError(f"backend {self.name!r}: Pyomo reports solver {self.solver!r} as {opt.available()}")
         solver_options = dict(options.extra)
         if self.solver == "highs":
+            _reset_highs_threads()
             if solver_options:
                 _check_highs_options(solver_options)
             solver_options.setdefault("random_seed", options.seed)
@@ -150,6 +151,8 @@ class PyomoBackend:
             else:
                 warnings.warn(f"{self.name}: remat does not know how to pass {key} to {self.solver}; not passed",
                               stacklevel=2)
+        if self.solver == "appsi_highs":
+            _reset_highs_threads()
         kwargs: dict[str, Any] = dict(load_solutions=False, tee=options.log, options=solver_options)
         if start is not None and opt.warm_start_capable():
             for v, x in cols.items():
@@ -269,6 +272,14 @@ def _highs_mip_start(opt: Any, cols: dict[Var, Any], start: dict[Var, int]) -> b
         return False
     status = highs.setSolution(len(idx), np.array(idx, dtype=np.int32), np.array(val, dtype=np.float64))
     return str(status).endswith("kOk")
+
+
+def _reset_highs_threads() -> None:
+    """HiGHS keeps one global thread pool per process: a solve asking for another thread count
+    than the first one ends with status 'unknown' unless the pool is reset first."""
+    import highspy
+
+    highspy.Highs.resetGlobalScheduler(True)
 
 
 @contextmanager
