@@ -100,9 +100,9 @@ class GPT2Block(nn.Module):
 class GPT2Stack(nn.Module):
     """GPT-2 small's blocks (d=768, 12 heads, MLP 4x), without embeddings: input (batch, seq, 768)."""
 
-    def __init__(self, layers: int = 12) -> None:
+    def __init__(self, layers: int = 12, p: float = 0.1) -> None:
         super().__init__()
-        self.blocks = nn.Sequential(*(GPT2Block() for _ in range(layers)))
+        self.blocks = nn.Sequential(*(GPT2Block(p=p) for _ in range(layers)))
         self.ln_f = nn.LayerNorm(768)
 
     def forward(self, x):

@@ -581,7 +581,8 @@ class MemoryMeasurement:
     """Memory of one run, in bytes, not counting the arguments (pinned memory).
 
     ``live_peak``: the peak of live tensor storage, sampled after every
-    operator (what the verifier predicts). ``allocator_peak``: the peak of
+    operator (what the verifier predicts); a gradient handed to ``on_grad``
+    leaves the count, as the caller owns it. ``allocator_peak``: the peak of
     the allocator's net allocations during the run (``torch.profiler`` on CPU,
     ``torch.cuda.max_memory_allocated`` on a GPU); it also holds the scratch
     space kernels allocate and free inside one operator, ``scratch``.
