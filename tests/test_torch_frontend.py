@@ -215,6 +215,15 @@ def test_random_operators_are_not_recomputable():
     assert sum(not r for r in g.recomputable) == len(drop) + 1  # and the final output node
 
 
+@pytest.mark.parametrize("name", ["cnn", "block"])
+def test_groups_are_recomputable_all_or_none(name):
+    *_, t = build(name, consume_grads=True)  # the CNN's weight gradients come out of convolution_backward
+    g = t.graph
+    assert any(not g.recomputable[g.index[i]] for ids in t.groups.values() for i in ids)
+    for ids in t.groups.values():
+        assert len({g.recomputable[g.index[i]] for i in ids}) == 1, ids
+
+
 def test_default_cost_counts_bytes_for_every_operator():
     *_, t = build("block")
     assert all(c > 0 for c, lbl in zip(t.graph.cost, t.graph.labels) if lbl and "[" not in lbl and lbl != "output")

@@ -304,7 +304,6 @@ def _analyse(gm: Any, places: tuple, rets: tuple, *, cost: str, times: Mapping[s
     alias: set[str] = set()  # fx nodes that own no storage
     members: dict[str, _Member] = {}
     groups: dict[str, tuple[str, ...]] = {}
-    node_of: dict[str, Any] = {}
     preds: dict[str, set[str]] = {}
     costs: dict[str, int | float] = {}
     mem: dict[str, int] = {}
@@ -347,7 +346,6 @@ def _analyse(gm: Any, places: tuple, rets: tuple, *, cost: str, times: Mapping[s
         order.append(gid)
 
     for n in gm.graph.nodes:
-        node_of[n.name] = n
         if n.op != "call_function":
             if n.op == "get_attr":
                 raise FrontendError(f"graph constant {n.target!r} is not supported")
@@ -393,8 +391,10 @@ def _analyse(gm: Any, places: tuple, rets: tuple, *, cost: str, times: Mapping[s
             continue
         d = deps(a)
         if kind == "grad" and consume_grads:
-            for g in d:
-                rec[g] = False  # handing a gradient over is a side effect: once
+            for g in d:  # handing a gradient over is a side effect: once, with its whole group
+                group = next((ids for ids in groups.values() if g in ids), (g,))
+                for m in group:
+                    rec[m] = False
             continue
         final |= d
     costs[OUTPUT], mem[OUTPUT], preds[OUTPUT], labels[OUTPUT], rec[OUTPUT] = 0, 0, final, "output", False
