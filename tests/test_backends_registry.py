@@ -176,3 +176,13 @@ def test_highs_solves_with_a_new_thread_count_in_the_same_process(name):
     budget = int(0.9 * remat.no_remat_peak(g))
     statuses = [remat.solve(g, budget, backend=name, threads=t).status for t in (1, 2, 1)]
     assert statuses == [Status.OPTIMAL] * 3
+
+
+@needs_highs
+def test_a_solution_that_breaks_the_model_after_rounding_is_not_returned(monkeypatch):
+    import remat.backends.pyomo_milp as pyomo_milp
+
+    monkeypatch.setattr(pyomo_milp, "violations", lambda model, values: ["Cumulative #0: load 5 > 4 at 3"])
+    model, _ = _unet3_model_and_suboptimal_hint()
+    raw = get_backend("highs").solve(model, SolveOptions(threads=1))
+    assert raw.status == Status.UNKNOWN and raw.values is None and "breaks the model" in raw.message

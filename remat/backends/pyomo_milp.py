@@ -19,7 +19,9 @@ proof, and HiGHS's default relative gap (1e-4) is replaced by the requested one
 (0 unless given). A warm start (``SolveOptions.hint``) is lifted through the
 reductions and given to HiGHS as a MIP start (missing entries it completes
 itself), or to a classic solver that accepts ``warmstart``. The solution is
-mapped back through the reductions, so decoding is shared with CP-SAT.
+rounded, mapped back through the reductions (so decoding is shared with
+CP-SAT) and re-checked against the IR model: one that holds only within the
+solver's tolerances comes back as UNKNOWN with a message, never as a schedule.
 
 This module imports neither pyomo nor a solver at import time.
 """
@@ -36,7 +38,7 @@ from typing import Any, ClassVar
 from remat.backends.base import RawResult, SolveOptions, backend_features, module_available
 from remat.backends.linearize import Linearized, bounds, linearize
 from remat.errors import BackendError
-from remat.formulations.ir import Model, Var, evaluate
+from remat.formulations.ir import Model, Var, evaluate, violations
 from remat.status import Status
 
 # Option names of classic (pyomo.environ) solvers: time limit, threads, relative MIP gap.
@@ -84,6 +86,11 @@ class PyomoBackend:
         ir_values = None
         if status.has_schedule:
             ir_values = _complete(lin, values)  # type: ignore[arg-type]
+            broken = violations(model, ir_values)
+            if broken:  # a solution within the solver's tolerances that rounding does not repair
+                return RawResult(status=Status.UNKNOWN, values=None, objective=None, bound=None,
+                                 wall_time=time.perf_counter() - t0,
+                                 message=f"{message}; the solver's rounded solution breaks the model: {broken[0]}")
             objective = _objective(model, ir_values)
             if status == Status.OPTIMAL and options.mip_gap > 0 and bound is not None:
                 if objective > math.ceil(bound - 1e-6):
