@@ -55,3 +55,15 @@ def test_extract_without_torch_is_one_line_exit_2(tmp_path, capsys, monkeypatch)
     err = capsys.readouterr().err
     assert rc == 2 and "needs PyTorch" in err and err.count("\n") == 1
     assert not (tmp_path / "g.json").exists()
+
+
+def test_frontend_imports_without_torch_and_says_so():
+    import subprocess
+    import sys
+
+    code = ("import sys; sys.modules['torch'] = None\n"
+            "import remat.frontends.torch as f\n"
+            "try:\n    f.trace(None)\nexcept Exception as e:\n    print(type(e).__name__, e)\n")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip() == "FrontendError PyTorch is not installed: pip install 'remat[torch]'"
