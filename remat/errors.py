@@ -34,5 +34,9 @@ class FormulationError(RematError):
     """An unknown formulation or invalid formulation options."""
 
 
+class OutputError(RematError):
+    """An output file cannot be written (its folder is missing, it is a folder, permission denied)."""
+
+
 class VerificationFailed(AssertionError):
     """A solver produced a schedule the verifier rejects: a bug in remat, never user error."""

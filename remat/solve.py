@@ -49,6 +49,7 @@ class Result:
     time_to_first: float | None = None  # seconds from the backend's start to its first incumbent
     warm_start: str | None = None  # the baseline (or "hint") handed to the backend
     hint_time: float = 0.0  # seconds spent finding and encoding the warm start
+    interrupted: bool = False  # stopped by Ctrl-C: the schedule, if any, is the best incumbent so far
 
     @property
     def gap(self) -> float | None:
@@ -147,6 +148,8 @@ def solve(graph: Graph, budget: int, *, backend: "str | Backend" = "cpsat",
     bound = None if raw.bound is None else raw.bound * unit
     if bound is not None and not built.exact_costs:
         bound = graph.total_cost  # a bound on the rounded costs says nothing exact; this one always holds
+    if status != Status.INFEASIBLE:  # every schedule computes every node: total_cost is always a bound
+        bound = graph.total_cost if bound is None else max(bound, graph.total_cost)
     if bound is not None and objective is not None and status == Status.OPTIMAL:
         bound = objective
     return Result(status=status, schedule=schedule, objective=objective, bound=bound,
@@ -155,6 +158,7 @@ def solve(graph: Graph, budget: int, *, backend: "str | Backend" = "cpsat",
                   time_to_best=raw.time_to_best, build_time=build_time, model_size=built.model.size(),
                   message=raw.message, total_cost=graph.total_cost,
                   time_to_first=first[0] if first else raw.time_to_best, warm_start=hint_name,
+                  interrupted=raw.interrupted,
                   hint_time=hint_time)
 
 

@@ -115,9 +115,16 @@ def verify(graph: Graph, schedule: Schedule, budget: int | None = None) -> Repor
     for v in range(graph.n):
         if not computed[v]:
             violations.append(Violation(None, NEVER_COMPUTED, f"node {graph.ids[v]!r} is never computed"))
-    if schedule.objective is not None and not math.isclose(schedule.objective, cost, rel_tol=1e-9, abs_tol=1e-9):
+    if schedule.objective is not None and not _same_cost(schedule.objective, cost):
         violations.append(Violation(None, OBJECTIVE_MISMATCH, f"reported objective {schedule.objective} but the steps cost {cost}"))
     if schedule.peak_memory is not None and schedule.peak_memory != peak:
         violations.append(Violation(None, PEAK_MISMATCH, f"reported peak {schedule.peak_memory} but the replay peaks at {peak}"))
     return Report(violations=tuple(violations), peak_memory=peak, total_cost=cost,
                   computes=sum(computed), budget=budget, memory_profile=tuple(profile))
+
+
+def _same_cost(claimed: float | int, cost: float | int) -> bool:
+    """Integer costs must match exactly (a relative tolerance would let 1e12 + 1 pass); floats to 1e-9."""
+    if isinstance(cost, int):
+        return claimed == cost
+    return math.isclose(claimed, cost, rel_tol=1e-9, abs_tol=1e-9)

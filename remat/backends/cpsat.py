@@ -19,6 +19,7 @@ asked for, so listing backends never imports a solver.
 
 from __future__ import annotations
 
+import threading
 import time
 from typing import Any, ClassVar
 
@@ -133,7 +134,7 @@ class CpSatBackend:
         recorder = _Recorder(options, t0)
         if options.on_progress is not None:
             solver.best_bound_callback = recorder.on_bound
-        code = solver.solve(cp, recorder)
+        code, interrupted = _solve_interruptibly(solver, cp, recorder)
         wall = time.perf_counter() - t0
         status = {cp_model.OPTIMAL: Status.OPTIMAL, cp_model.FEASIBLE: Status.FEASIBLE,
                   cp_model.INFEASIBLE: Status.INFEASIBLE}.get(code, Status.UNKNOWN)
@@ -151,7 +152,8 @@ class CpSatBackend:
         elif status == Status.UNKNOWN:
             bound = solver.best_objective_bound if model.objective is not None else None
         return RawResult(status=status, values=values, objective=objective, bound=bound, wall_time=wall,
-                         time_to_best=recorder.time_to_best, message=solver.status_name(code))
+                         time_to_best=recorder.time_to_best, message=solver.status_name(code),
+                         interrupted=interrupted)
 
     @staticmethod
     def _configure(solver: Any, options: SolveOptions, extra: dict, deadline: float | None) -> None:
@@ -176,12 +178,49 @@ class CpSatBackend:
         solver = cp_model.CpSolver()
         half = None if deadline is None else deadline - (deadline - time.perf_counter()) / 2
         self._configure(solver, options, extra, half)
-        code = solver.solve(cp)
+        code, interrupted = _solve_interruptibly(solver, cp)
+        if interrupted:  # no schedule within the budget yet: nothing to hand back
+            raise KeyboardInterrupt
         if code == cp_model.INFEASIBLE or (code == cp_model.OPTIMAL and solver.value(native["peak"]) > capacity):
             return False
         if code in (cp_model.OPTIMAL, cp_model.FEASIBLE) and solver.value(native["peak"]) <= capacity:
             return {v: int(solver.value(x)) for v, x in native.items() if v != "peak"}
         return None
+
+
+def _solve_interruptibly(solver: Any, cp: Any, callback: Any = None) -> tuple[Any, bool]:
+    """``solver.solve`` in a worker thread, so that Ctrl-C reaches Python while CP-SAT searches.
+
+    On KeyboardInterrupt the search is stopped and its result kept (the best
+    incumbent so far, status FEASIBLE or UNKNOWN); returns ``(code, interrupted)``.
+    CP-SAT's own SIGINT handler is turned off: it stops as silently as a time limit.
+    """
+    solver.parameters.catch_sigint_signal = False
+    outcome: list[Any] = []
+    done = threading.Event()  # not Thread.join: a join interrupted by Ctrl-C can misreport is_alive()
+
+    def work() -> None:
+        try:
+            outcome.append(solver.solve(cp, callback) if callback is not None else solver.solve(cp))
+        except BaseException as exc:  # re-raised in the calling thread
+            outcome.append(exc)
+        finally:
+            done.set()
+
+    worker = threading.Thread(target=work, name="cpsat-search", daemon=True)
+    worker.start()
+    interrupted = False
+    while not done.is_set():
+        if interrupted:  # repeated: a stop sent before the search has started is lost
+            solver.stop_search()
+        try:
+            done.wait(0.05)
+        except KeyboardInterrupt:
+            interrupted = True
+    worker.join()
+    if isinstance(outcome[0], BaseException):
+        raise outcome[0]
+    return outcome[0], interrupted
 
 
 def _fits(cumulative: Cumulative, values: dict[Var, int]) -> bool:

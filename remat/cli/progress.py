@@ -28,6 +28,7 @@ class LiveLine:
         self.enabled = enabled
         self._status = None
         self._last_print = 0.0
+        self._last_objective: float | None = None
 
     def __enter__(self) -> "LiveLine":
         if self.enabled and self.console.is_terminal:
@@ -41,8 +42,11 @@ class LiveLine:
         line = format_progress(p, self.total_cost)
         if self._status is not None:
             self._status.update(line)
-        elif time.monotonic() - self._last_print >= 1.0:
+        elif time.monotonic() - self._last_print >= 1.0 or p.objective != self._last_objective:
+            # bound-only updates are throttled; a new incumbent is always printed (else it could
+            # stay unseen until the next event, many seconds later)
             self._last_print = time.monotonic()
+            self._last_objective = p.objective
             self.console.print(line, highlight=False, soft_wrap=True)
 
     def __exit__(self, *exc: object) -> None:

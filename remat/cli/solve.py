@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
+from pathlib import Path
 
 from remat.backends import backend_names
 from remat.budget import parse_budget
-from remat.cli import EXIT_INFEASIBLE, EXIT_NO_SOLUTION, EXIT_OK
+from remat.cli import EXIT_INFEASIBLE, EXIT_INTERRUPTED, EXIT_NO_SOLUTION, EXIT_OK
 from remat.cli.common import add_graph_argument, echo, graph_from_args, positive_float, positive_int
 from remat.cli.progress import LiveLine
+from remat.errors import OutputError
 from remat.graph import no_remat_peak
 from remat.solve import solve
 from remat.status import Status
@@ -28,7 +31,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--threads", type=positive_int, default=2, metavar="N", help="solver threads (default 2)")
     p.add_argument("--max-copies", type=positive_int, default=2, metavar="C",
                    help="retention intervals per node (Moccasin's C, default 2)")
-    p.add_argument("--seed", type=int, default=0, help="solver random seed")
+    p.add_argument("--seed", type=seed_int, default=0, help="solver random seed (0 to 2**31 - 1)")
     p.add_argument("--no-warm-start", dest="warm_start", action="store_false",
                    help="do not hand the best fitting baseline schedule to the solver as a hint")
     p.add_argument("-o", "--output", metavar="OUT.json", help="write the schedule (remat-schedule/1)")
@@ -40,13 +43,20 @@ def run(args: argparse.Namespace) -> int:
     graph = graph_from_args(args)
     peak = no_remat_peak(graph)
     budget = parse_budget(args.budget, peak=peak)
+    if args.output:
+        check_writable(args.output)  # before a long solve, not after
     with LiveLine(graph.total_cost, enabled=not args.quiet) as live:
         result = solve(graph, budget, backend=args.backend, formulation=args.formulation,
                        time_limit=args.time_limit, threads=args.threads, max_copies=args.max_copies,
                        seed=args.seed, on_progress=live.update, warm_start=args.warm_start)
     if result.schedule is not None and args.output:
-        result.schedule.save(args.output)
+        try:
+            result.schedule.save(args.output)  # atomic: a temporary file, then a rename
+        except OSError as exc:
+            raise OutputError(f"cannot write {args.output!r}: {exc.strerror or exc}") from None
     echo(summary(result, peak))
+    if result.interrupted:
+        return EXIT_INTERRUPTED
     if result.status == Status.INFEASIBLE:
         return EXIT_INFEASIBLE
     if result.schedule is None:
@@ -54,8 +64,34 @@ def run(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def seed_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected an integer from 0 to 2**31 - 1, got {text!r}") from None
+    if not 0 <= value < 2**31:
+        raise argparse.ArgumentTypeError(f"expected an integer from 0 to 2**31 - 1, got {text!r}")
+    return value
+
+
+def check_writable(path: str) -> None:
+    """Raise OutputError unless ``path`` can be created or replaced (checked before solving)."""
+    target = Path(path)
+    folder = target.parent
+    if target.is_dir():
+        raise OutputError(f"cannot write {path!r}: it is a folder")
+    if not folder.is_dir():
+        raise OutputError(f"cannot write {path!r}: folder {str(folder)!r} does not exist")
+    if not os.access(folder, os.W_OK | os.X_OK):
+        raise OutputError(f"cannot write {path!r}: folder {str(folder)!r} is not writable")
+
+
 def summary(result, peak: int) -> str:
-    head = f"{result.graph}: budget {result.budget:,} bytes ({100 * result.budget / peak:.1f}% of no-remat peak {peak:,})"
+    share = f"{100 * result.budget / peak:.1f}% of " if peak else ""
+    head = f"{result.graph}: budget {result.budget:,} bytes ({share}no-remat peak {peak:,})"
+    if result.interrupted:
+        head += "\ninterrupted (Ctrl-C): " + ("best verified incumbent so far below" if result.schedule is not None
+                                             else "no schedule yet")
     if result.status == Status.INFEASIBLE:
         return f"{head}\nstatus infeasible: no schedule fits this budget (proven)"
     if result.schedule is None and result.backend == "none":  # a baseline heuristic that did not fit
@@ -63,7 +99,8 @@ def summary(result, peak: int) -> str:
     if result.schedule is None:
         return f"{head}\nstatus unknown: limit reached with no schedule"
     gap = "" if result.gap is None else f", gap {100 * result.gap:.2f}%"
-    limit = " (time limit reached: best verified incumbent)" if result.status == Status.FEASIBLE else ""
+    limit = (" (time limit reached: best verified incumbent)"
+             if result.status == Status.FEASIBLE and not result.interrupted else "")
     return (f"{head}\nstatus {result.status.value}{limit}: cost {result.objective:,} (TDI {result.tdi:.3f}%{gap}), "
             f"peak {result.peak_memory:,} bytes, {len(result.schedule.computes)} computations, "
             f"verified, {result.wall_time:.2f}s")

@@ -11,10 +11,21 @@ Solvers such as CP-SAT need integers, and smaller integers help them.
   costs are rounded to multiples of ``unit = max(cost) / 10**6``; the schedule
   returned is then optimal for the rounded costs, its true cost is recomputed
   by the verifier, and the status says so (``Scaled.exact_costs`` is false).
+  A positive cost never rounds to 0 (it becomes at least one unit), so a
+  recomputation is never free in the rounded model when it is not free in
+  truth: with a budget at or above the no-remat peak the optimum stays TDI 0.
+  Integral costs whose reduced sum exceeds ``LIMIT`` are rounded the same way;
+  a cost above 1e300 is refused.
+* Range: every formulation's integers must stay exact in int64 and in double
+  precision, so the reduced sizes may sum to at most ``LIMIT = 2**53``
+  (otherwise :class:`~remat.errors.FormulationError`), and a budget above the
+  sum of all sizes is replaced by that sum (it binds nothing either way).
 
->>> s = scale_sizes([4096, 8192, 0], budget=20000)
+>>> s = scale_sizes([4096, 8192, 0, 8192], budget=20000)
 >>> s.values, s.capacity, s.unit
-((1, 2, 0), 4, 4096)
+((1, 2, 0, 2), 4, 4096)
+>>> scale_costs([1e-300, 2.5, 1e-9]).values  # positive costs never round to 0
+(1, 1000000, 1)
 >>> c = scale_costs([3, 6, 9])
 >>> c.values, c.unit, c.exact
 ((1, 2, 3), 3, True)
@@ -27,7 +38,10 @@ from dataclasses import dataclass
 from functools import reduce
 from typing import Sequence
 
+from remat.errors import FormulationError
+
 COST_RESOLUTION = 10**6
+LIMIT = 2**53
 
 
 @dataclass(frozen=True)
@@ -46,13 +60,23 @@ class ScaledCosts:
 
 def scale_sizes(sizes: Sequence[int], budget: int) -> ScaledSizes:
     g = reduce(math.gcd, sizes, 0) or 1
-    return ScaledSizes(tuple(s // g for s in sizes), budget // g, g)
+    values = tuple(s // g for s in sizes)
+    total = sum(values)
+    if total > LIMIT:
+        raise FormulationError(f"output sizes too large to solve exactly: divided by their gcd {g} they sum to "
+                               f"{total:.3e}, over 2**53")
+    return ScaledSizes(values, min(budget // g, total), g)
 
 
 def scale_costs(costs: Sequence[float | int]) -> ScaledCosts:
-    if all(float(c).is_integer() for c in costs):
+    top = max(costs)
+    if top > 1e300:
+        raise FormulationError(f"a compute cost of {len(str(int(top)))} digits is too large (at most 1e300)")
+    if all(isinstance(c, int) or float(c).is_integer() for c in costs):
         ints = [int(c) for c in costs]
         g = reduce(math.gcd, ints, 0) or 1
-        return ScaledCosts(tuple(c // g for c in ints), g, True)
-    unit = max(costs) / COST_RESOLUTION
-    return ScaledCosts(tuple(int(round(c / unit)) for c in costs), unit, False)
+        if sum(ints) // g <= LIMIT:
+            return ScaledCosts(tuple(c // g for c in ints), g, True)
+    # divide by the largest cost first, so that tiny (even subnormal) costs do not divide by zero
+    values = tuple(max(1, round(c / top * COST_RESOLUTION)) if c > 0 else 0 for c in costs)
+    return ScaledCosts(values, top / COST_RESOLUTION, False)

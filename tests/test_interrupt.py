@@ -1,0 +1,143 @@
+"""Limits and interruption: the time limit, Ctrl-C during ``remat solve``, and ``-o`` never partial.
+
+The instance (a 150-node random layered graph at 90% of its peak) has a first
+incumbent after about a second and is far from proven optimal after ten, so
+a limit or a Ctrl-C lands while an incumbent exists and the proof does not.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import signal
+import subprocess
+import sys
+import time
+
+import pytest
+
+from remat.backends import backend_features, installed_backends
+from remat.cli import EXIT_INTERRUPTED, main
+from remat.generators import random_layered, unet
+from remat.graph import no_remat_peak
+from remat.schedule import load_schedule, no_remat_schedule, write_atomic
+from remat.solve import Result, solve
+from remat.status import Status
+from remat.verify import verify
+
+GRAPH = random_layered(150, seed=1)
+BUDGET = int(0.9 * no_remat_peak(GRAPH))
+
+
+@pytest.mark.parametrize("backend", installed_backends())
+def test_at_the_time_limit_the_best_verified_incumbent_is_returned_with_its_bound(backend):
+    """Found: HiGHS stopped before its first node gave no bound; total_cost is now the floor of every bound."""
+    # MILP backends spend seconds building the linearized model: a smaller graph keeps this short
+    g = random_layered(60, seed=1) if "linearized" in backend_features(backend) else GRAPH
+    budget = int(0.9 * no_remat_peak(g))
+    r = solve(g, budget, backend=backend, time_limit=2.0, threads=1)
+    assert r.status == Status.FEASIBLE
+    assert r.schedule is not None and verify(g, r.schedule, budget).valid
+    assert r.schedule.status == "feasible" and r.peak_memory <= budget
+    assert r.bound is not None and g.total_cost <= r.bound <= r.objective and r.gap is not None
+
+
+def test_ctrl_c_in_the_api_stops_the_search_and_keeps_the_incumbent():
+    sent = []
+
+    def interrupt_at_first_incumbent(p):
+        if p.objective is not None and not sent:
+            sent.append(p.objective)
+            os.kill(os.getpid(), signal.SIGINT)
+
+    r = solve(GRAPH, BUDGET, backend="cpsat", time_limit=60, threads=1, on_progress=interrupt_at_first_incumbent)
+    assert sent and r.interrupted and r.status == Status.FEASIBLE
+    assert r.wall_time < 30  # stopped, not run to the limit (60 s)
+    assert verify(GRAPH, r.schedule, BUDGET).valid
+
+
+def test_ctrl_c_during_remat_solve_writes_the_incumbent_and_exits_130(tmp_path):
+    graph_file, out = tmp_path / "rl150.json", tmp_path / "out.json"
+    GRAPH.save(graph_file)
+    proc = subprocess.Popen([sys.executable, "-m", "remat", "solve", str(graph_file), "--budget", str(BUDGET),
+                             "--threads", "1", "--time-limit", "120", "-o", str(out)],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        deadline = time.monotonic() + 60
+        for line in proc.stderr:  # progress lines: "incumbent 12,345  bound ..." once one exists
+            if re.match(r"incumbent [0-9]", line) or time.monotonic() > deadline:
+                break
+        proc.send_signal(signal.SIGINT)
+        stdout, stderr = proc.communicate(timeout=60)
+    finally:
+        proc.kill()
+    assert proc.returncode == EXIT_INTERRUPTED, stderr
+    assert "Traceback" not in stderr and "interrupted" in stdout
+    schedule = load_schedule(out)
+    assert schedule.status == "feasible" and verify(GRAPH, schedule, BUDGET).valid
+
+
+def test_ctrl_c_before_any_incumbent_exits_130_and_writes_nothing(tmp_path, capsys, monkeypatch):
+    out = tmp_path / "out.json"
+    no_schedule = Result(status=Status.UNKNOWN, schedule=None, objective=None, bound=None, wall_time=0.1,
+                         report=None, budget=BUDGET, graph=GRAPH.name, formulation="moccasin", backend="cpsat",
+                         interrupted=True)
+    monkeypatch.setattr("remat.cli.solve.solve", lambda *a, **k: no_schedule)
+    assert main(["solve", "--example", "unet", "-b", "90%", "-q", "-o", str(out)]) == EXIT_INTERRUPTED
+    assert not out.exists() and "no schedule yet" in capsys.readouterr().out
+
+    def ctrl_c(*a, **k):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr("remat.cli.solve.solve", ctrl_c)
+    assert main(["solve", "--example", "unet", "-b", "90%", "-q", "-o", str(out)]) == EXIT_INTERRUPTED
+    assert not out.exists() and capsys.readouterr().err == "remat: interrupted\n"
+
+
+# ----------------------------------------------------------------- atomic -o
+@pytest.mark.parametrize("failing", ["os.fsync", "os.replace"])
+def test_a_failed_write_leaves_the_old_file_whole_and_no_temporary(tmp_path, monkeypatch, failing):
+    target = tmp_path / "s.json"
+    target.write_text("old\n")
+
+    def boom(*a, **k):
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(failing, boom)
+    with pytest.raises(OSError):
+        write_atomic(target, "new\n" * 1000)
+    assert target.read_text() == "old\n"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["s.json"]
+
+
+def test_cli_output_replaces_an_existing_file_whole_with_the_usual_mode(tmp_path, capsys):
+    out = tmp_path / "s.json"
+    out.write_text("x" * 100_000)
+    old = os.umask(0o022)
+    try:
+        assert main(["solve", "--example", "unet", "-b", "100%", "-q", "-o", str(out)]) == 0
+    finally:
+        os.umask(old)
+    assert json.loads(out.read_text())["format"] == "remat-schedule/1"
+    assert out.stat().st_mode & 0o777 == 0o644  # found: mkstemp's 0600 used to leak through
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["s.json"]
+
+
+def test_an_unwritable_output_is_refused_before_solving(tmp_path, capsys, monkeypatch):
+    def must_not_solve(*a, **k):
+        raise AssertionError("solved before checking the output path")
+
+    monkeypatch.setattr("remat.cli.solve.solve", must_not_solve)
+    for bad in (tmp_path / "missing" / "s.json", tmp_path):
+        assert main(["solve", "--example", "unet", "-b", "90%", "-q", "-o", str(bad)]) == 2
+        err = capsys.readouterr().err
+        assert err.count("\n") == 1 and "cannot write" in err
+
+
+def test_the_schedule_written_is_the_one_verified(tmp_path, capsys):
+    g = unet(3)
+    path, out = tmp_path / "u.json", tmp_path / "s.json"
+    g.save(path)
+    assert main(["solve", str(path), "-b", "100%", "-q", "-o", str(out)]) == 0
+    assert load_schedule(out).steps == no_remat_schedule(g).steps
