@@ -113,3 +113,13 @@ def test_default_solve_starts_from_the_formulation_warm_start():
     r = solve(g, int(0.85 * no_remat_peak(g)), threads=1, time_limit=20)
     assert r.schedule is not None and r.report.valid and r.peak_memory <= r.budget
     assert r.warm_start is not None
+
+
+@pytest.mark.parametrize("n", [60, 240])
+def test_model_size_is_linear_in_nodes_plus_edges(n):
+    """What keeps building near-linear: no variable carries an explicit list of O(n) values."""
+    g = random_layered(n, seed=1)
+    model = Moccasin().build(g, int(0.8 * no_remat_peak(g))).model
+    objects = sum(model.size().values())
+    assert objects <= 16 * (g.n + g.num_edges)
+    assert all(v.values is None or isinstance(v.values, range) for v in model.int_vars)

@@ -27,6 +27,7 @@ from ortools.sat.python import cp_model
 
 from remat.backends.base import Progress, RawResult, SolveOptions, backend_features, module_available
 from remat.formulations.ir import BoolVar, Clause, Cumulative, IntVar, Linear, Model, Not, Var
+from remat.formulations.moccasin import paused_gc
 from remat.status import Status
 
 
@@ -50,7 +51,11 @@ class CpSatBackend:
         cp.name = model.name
         native: dict[Var, Any] = {}
         for v in model.int_vars:
-            if v.values is not None:
+            if isinstance(v.values, range) and v.values.step > 1 and len(v.values) > 1:
+                # An arithmetic progression is an affine image of a small interval: start + step * k.
+                k = cp.new_int_var(0, len(v.values) - 1, f"{v.name}/k")
+                native[v] = v.values.step * k + v.values.start
+            elif v.values is not None:
                 native[v] = cp.new_int_var_from_domain(cp_model.Domain.from_values(list(v.values)), v.name)
             else:
                 native[v] = cp.new_int_var(v.lb, v.ub, v.name)
@@ -107,11 +112,10 @@ class CpSatBackend:
         hint = options.hint
         cumulative = next((c for c in model.constraints if isinstance(c, Cumulative)), None)
         phase1 = two_phase and hint is not None and cumulative is not None and not _fits(cumulative, hint)
-        cp, native = self.translate(model, peak_var=phase1)
+        with paused_gc():
+            cp, native = self.translate(model, peak_var=phase1)
         if hint:
-            for v, val in hint.items():
-                if v in native:
-                    cp.add_hint(native[v], int(val))
+            _add_hints(cp, native, hint)
         deadline = None if options.time_limit is None else t0 + options.time_limit
 
         if phase1:
@@ -122,8 +126,7 @@ class CpSatBackend:
             cp.add(native.pop("peak") <= cumulative.capacity)  # type: ignore[union-attr]
             if found is not None:
                 cp.clear_hints()
-                for v, val in found.items():
-                    cp.add_hint(native[v], val)
+                _add_hints(cp, native, found)
             if model.objective is not None:
                 cp.minimize(sum(coef * native[v] for v, coef in model.objective.terms) + model.objective.offset)
             else:
@@ -221,6 +224,19 @@ def _solve_interruptibly(solver: Any, cp: Any, callback: Any = None) -> tuple[An
     if isinstance(outcome[0], BaseException):
         raise outcome[0]
     return outcome[0], interrupted
+
+
+def _add_hints(cp: Any, native: dict, values: dict[Var, int]) -> None:
+    for v, val in values.items():
+        x = native.get(v)
+        if x is None:
+            continue
+        if isinstance(x, cp_model.IntVar):
+            cp.add_hint(x, int(val))
+        else:  # start + step * k (see translate): hint k
+            k, rem = divmod(int(val) - x.offset, x.coefficient)
+            if not rem:
+                cp.add_hint(x.expression, k)
 
 
 def _fits(cumulative: Cumulative, values: dict[Var, int]) -> bool:

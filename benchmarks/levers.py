@@ -1,0 +1,67 @@
+"""Each speed lever of the default solve, switched off alone, against the default, in one run.
+
+For every instance the default solve (all levers on) and one solve per
+lever switched off run back to back under the same time limit, serially,
+so that every ratio compares runs made on the same machine at the same
+time (with ``--repeats``, the median run of each cell). Prints a markdown table: per instance and variant, TDI%, status, time
+to best and wall time, and the wall-time ratio to the default.
+
+    python benchmarks/levers.py                       # the default instance set, 10 s each
+    python benchmarks/levers.py --time-limit 20 --paper-dir ../shared/graphs/paper
+"""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from remat.bench import Grid, expand, run_grid
+
+# (label, formulation options, backend options); the first is the default solve.
+VARIANTS = [
+    ("default", {}, {}),
+    ("dense event numbering", {"time": "dense"}, {}),
+    ("no end bounds", {"end_bounds": False}, {}),
+    ("no gcd scaling", {"gcd": False}, {}),
+    ("no two-phase start", {}, {"two_phase": False}),
+    ("no warm start", {"warm_start": False}, {}),
+]
+
+INSTANCES = [("rl1_random_layered_n100", "80%"), ("vgg16_train", "80%"), ("vgg19_train", "80%"),
+             ("segnet_train", "90%"), ("rl2_random_layered_n250", "132156"), ("rl2_random_layered_n250", "117472")]
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--paper-dir", default=str(Path(__file__).resolve().parents[2] / "shared" / "graphs" / "paper"))
+    ap.add_argument("--time-limit", type=float, default=10.0)
+    ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--repeats", type=int, default=1, help="runs per cell; the table shows the median wall time")
+    args = ap.parse_args()
+    rows = []
+    for stem, budget in INSTANCES:
+        graph = str(Path(args.paper_dir) / f"{stem}.json")
+        for label, opts, bopts in VARIANTS:  # options reach remat.solve: warm_start is its own switch
+            grid = Grid(graphs=(graph,), budgets=(budget,), time_limits=(args.time_limit,), threads=args.threads,
+                        options=opts, backend_options=bopts)
+            runs = [run_grid(expand(grid), executor="serial")[0] for _ in range(args.repeats)]
+            runs.sort(key=lambda r: float(r["wall_time"]))
+            row = runs[len(runs) // 2]
+            rows.append((stem, budget, label, row))
+            print(f"{stem} {budget} {label}: {row['status']} tdi={row['tdi']} wall={row['wall_time']}", flush=True)
+    print()
+    print("| instance | budget | variant | TDI % | status | time to best s | wall s | wall / default |")
+    print("|---|---|---|---|---|---|---|---|")
+    default_wall = {}
+    for stem, budget, label, r in rows:
+        if label == "default":
+            default_wall[stem, budget] = float(r["wall_time"])
+        tdi = "-" if r["tdi"] == "" else f"{float(r['tdi']):.3f}"
+        ttb = "-" if r["time_to_best"] == "" else f"{float(r['time_to_best']):.1f}"
+        ratio = float(r["wall_time"]) / default_wall[stem, budget]
+        print(f"| {stem} | {budget} | {label} | {tdi} | {r['status']} | {ttb} | {float(r['wall_time']):.1f} | "
+              f"{ratio:.2f} |")
+
+
+if __name__ == "__main__":
+    main()
