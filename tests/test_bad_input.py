@@ -7,6 +7,7 @@ through ``python -m remat`` too, to cover the real entry point.
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 
@@ -117,6 +118,14 @@ def test_unreadable_paths(tmp_path, capsys):
         one_line_exit_2(*run(capsys, "info", path)[::2], words)
 
 
+@pytest.mark.skipif(not hasattr(os, "geteuid") or os.geteuid() == 0, reason="root reads any file")
+def test_a_file_without_read_permission(tmp_path, capsys):
+    path = tmp_path / "locked.json"
+    path.write_text(json.dumps(OK))
+    path.chmod(0)
+    one_line_exit_2(*run(capsys, "info", path)[::2], "cannot read graph file", "Permission denied")
+
+
 def test_too_deeply_nested_json(tmp_path, capsys):
     path = tmp_path / "deep.json"
     path.write_text("[" * 100_000 + "]" * 100_000)
@@ -150,6 +159,8 @@ def test_a_zero_peak_graph_is_reported_not_divided_by(tmp_path, capsys):
     path.write_text(json.dumps(doc([node("a", mem=0), node("b", mem=0)], [link("a", "b")])))
     code, out, err = run(capsys, "solve", path, "--budget", "5", "-q")
     assert code == 0 and "Traceback" not in err and "peak 0" in out
+    code, out, err = run(capsys, "info", path)  # found by the loader fuzz (thorough profile)
+    assert code == 0 and "min_budget     0 bytes" in out, err
 
 
 # ------------------------------------------------------- numbers too large

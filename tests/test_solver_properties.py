@@ -86,14 +86,19 @@ def rounding_slack(graph: Graph) -> float:
     if all(float(c).is_integer() for c in graph.cost):
         return 0.0
     unit = max(graph.cost) / COST_RESOLUTION
-    return graph.n * MAX_COPIES * unit + 1e-9
+    return graph.n * MAX_COPIES * unit + ulps(graph.total_cost)
+
+
+def ulps(x: float | int) -> float:
+    """Room for float sums taken in another order."""
+    return 1e-9 * max(1.0, abs(x))
 
 
 def assert_optimal(r: Result, graph: Graph, expected: float | int) -> None:
     slack = rounding_slack(graph)
     if slack:  # optimal for the rounded costs only: reported as feasible
         assert r.status == Status.FEASIBLE
-        assert expected - 1e-9 <= r.objective <= expected + slack
+        assert expected - ulps(expected) <= r.objective <= expected + slack
     else:
         assert r.status == Status.OPTIMAL and r.objective == expected and r.bound == expected
 
@@ -110,7 +115,7 @@ def test_solution_is_verified_and_never_beats_the_true_optimum(backend, formulat
     if best is None:
         assert r.status == Status.INFEASIBLE
     if r.objective is not None:
-        assert best is not None and r.objective >= best - 1e-9
+        assert best is not None and r.objective >= best - ulps(best)
     check_oracle(r, g, budget, formulation)
 
 
@@ -160,7 +165,11 @@ def test_a_budget_at_or_above_the_no_remat_peak_costs_nothing_extra(backend, for
     g = data.draw(graphs_for(backend, 1, 6))
     budget = data.draw(budgets(g, above_peak=True))
     r = run(g, budget, backend, formulation, warm_start=False)
-    assert r.schedule is not None and r.objective == g.total_cost and r.tdi == 0.0
+    assert r.schedule is not None
+    if all(isinstance(c, int) for c in g.cost):
+        assert r.objective == g.total_cost and r.tdi == 0.0
+    else:  # the same float costs summed in another order may differ in the last bit
+        assert r.objective == pytest.approx(g.total_cost, rel=1e-12) and abs(r.tdi) < 1e-9
 
 
 @pytest.mark.parametrize("backend, formulation", COMBOS)
@@ -265,5 +274,5 @@ def test_heuristic_schedules_fit_and_never_beat_the_optimum(formulation, data):
         return
     report = verify(g, r.schedule, budget)
     assert report.valid and report.peak_memory <= budget and report.total_cost == r.objective
-    assert best is not None and r.objective >= best - 1e-9
+    assert best is not None and r.objective >= best - ulps(best)
     assert (r.status == Status.OPTIMAL) == (r.objective == g.total_cost)

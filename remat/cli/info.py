@@ -26,7 +26,8 @@ def run(args: argparse.Namespace) -> int:
     echo(f"edges       {g.num_edges}")
     echo(f"total cost  {g.total_cost:,}")
     echo(f"no-remat peak  {peak:,} bytes")
-    echo(f"min_budget     {min_budget(g):,} bytes ({100 * min_budget(g) / peak:.1f}% of peak)")
+    share = f" ({100 * min_budget(g) / peak:.1f}% of peak)" if peak else ""  # a graph of zero-byte tensors
+    echo(f"min_budget     {min_budget(g):,} bytes{share}")
     if args.formulations:
         print_formulation_sizes(g, peak * 9 // 10, args.max_copies)
     return 0
