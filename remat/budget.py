@@ -33,6 +33,7 @@ def parse_budget(text: str, *, peak: int) -> int:
         frac = Fraction(m.group(1)) / 100
     else:
         raise BudgetError(f"budget {text!r} is not bytes (41687), a fraction (0.9) or a percent (90%)")
-    if frac <= 0:
-        raise BudgetError(f"budget {text!r} must be positive")
-    return math.floor(frac * peak)
+    budget = math.floor(frac * peak)
+    if budget <= 0:
+        raise BudgetError(f"budget {text!r} must be positive (it is {budget} bytes of a {peak}-byte peak)")
+    return budget

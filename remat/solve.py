@@ -50,6 +50,7 @@ class Result:
     warm_start: str | None = None  # the baseline (or "hint") handed to the backend
     hint_time: float = 0.0  # seconds spent finding and encoding the warm start
     interrupted: bool = False  # stopped by Ctrl-C: the schedule, if any, is the best incumbent so far
+    unproven_reason: str = ""  # why a schedule is FEASIBLE rather than OPTIMAL, in words
 
     @property
     def gap(self) -> float | None:
@@ -132,9 +133,13 @@ def solve(graph: Graph, budget: int, *, backend: "str | Backend" = "cpsat",
     status = raw.status
     schedule = report = None
     objective = None
+    reason = "time limit reached: best verified incumbent" if status == Status.FEASIBLE else ""
+    if raw.interrupted:
+        reason = "interrupted: best verified incumbent so far"
     if status.has_schedule:
         if not built.exact_costs and status == Status.OPTIMAL:
             status = Status.FEASIBLE  # optimal only for the rounded costs; see remat.formulations.scaling
+            reason = "optimal for the costs rounded to integers, not proven for the true costs"
         computes = built.decode(raw.values)  # type: ignore[arg-type]
         draft = schedule_from_computes(graph, computes)
         replay = verify(graph, draft, budget)
@@ -158,7 +163,7 @@ def solve(graph: Graph, budget: int, *, backend: "str | Backend" = "cpsat",
                   time_to_best=raw.time_to_best, build_time=build_time, model_size=built.model.size(),
                   message=raw.message, total_cost=graph.total_cost,
                   time_to_first=first[0] if first else raw.time_to_best, warm_start=hint_name,
-                  interrupted=raw.interrupted,
+                  interrupted=raw.interrupted, unproven_reason=reason if status == Status.FEASIBLE else "",
                   hint_time=hint_time)
 
 
@@ -204,6 +209,7 @@ def _run_heuristic(form: Any, graph: Graph, budget: int, **options: Any) -> Resu
         raise VerificationFailed(f"{form.name} returned an invalid schedule: {report.violations[0]}")
     return Result(status=status, schedule=schedule, objective=report.total_cost, bound=graph.total_cost,
                   report=report, time_to_best=wall, time_to_first=wall, message=form.name,
+                  unproven_reason="" if status == Status.OPTIMAL else f"{form.name} is a heuristic: nothing proven",
                   **common)  # type: ignore[arg-type]
 
 

@@ -71,7 +71,7 @@ def test_infeasible_exits_3(capsys):
     assert code == 3 and "infeasible" in out
 
 
-@pytest.mark.parametrize("budget", ["-5", "abc", "80%%", "1.2.3", "", "0", "0%"])
+@pytest.mark.parametrize("budget", ["-5", "abc", "80%%", "1.2.3", "", "0", "0%", "0.00000001"])
 def test_bad_budgets_exit_2_with_one_line(capsys, unet_file, budget):
     code, out, err = run(capsys, "solve", unet_file, f"--budget={budget}", "-q")
     assert code == 2 and err.count("\n") == 1 and "budget" in err
@@ -95,3 +95,16 @@ def test_usage_error_is_one_line_exit_2(capsys):
         main(["solve", "--budget"])
     code = info.value.code
     assert code == 2 and capsys.readouterr().err.count("\n") == 1
+
+
+def test_unproven_status_says_why(capsys, tmp_path):
+    from remat.graph import Graph
+
+    floats = tmp_path / "floats.json"
+    Graph.from_edges([("a", "b"), ("b", "c"), ("a", "c")], cost={"a": 0.5, "b": 1.25, "c": 2.0},
+                     mem={"a": 4, "b": 4, "c": 4}, name="floats").save(floats)
+    code, out, _ = run(capsys, "solve", floats, "--budget", "100%", "-q")
+    assert code == 0 and "costs rounded" in out and "time limit" not in out
+    code, out, _ = run(capsys, "solve", "--example", "unet", "--budget", "90%", "--formulation", "chen-sqrt", "-q")
+    if "status feasible" in out:
+        assert "heuristic" in out and "time limit" not in out

@@ -99,8 +99,7 @@ def summary(result, peak: int) -> str:
     if result.schedule is None:
         return f"{head}\nstatus unknown: limit reached with no schedule"
     gap = "" if result.gap is None else f", gap {100 * result.gap:.2f}%"
-    limit = (" (time limit reached: best verified incumbent)"
-             if result.status == Status.FEASIBLE and not result.interrupted else "")
+    limit = f" ({result.unproven_reason})" if result.unproven_reason and not result.interrupted else ""
     return (f"{head}\nstatus {result.status.value}{limit}: cost {result.objective:,} (TDI {result.tdi:.3f}%{gap}), "
             f"peak {result.peak_memory:,} bytes, {len(result.schedule.computes)} computations, "
             f"verified, {result.wall_time:.2f}s")
