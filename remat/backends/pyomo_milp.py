@@ -77,11 +77,11 @@ class PyomoBackend:
         start = None
         if options.hint:
             start = lin.lift(options.hint)
-        remaining = None if options.time_limit is None else max(0.0, options.time_limit - (time.perf_counter() - t0))
+        deadline = None if options.time_limit is None else t0 + options.time_limit
         if self.solver in V2_SOLVERS:
-            status, values, bound, message = self._solve_v2(pm, cols, start, options, remaining)
+            status, values, bound, message = self._solve_v2(pm, cols, start, options, deadline)
         else:
-            status, values, bound, message = self._solve_legacy(pm, cols, start, options, remaining)
+            status, values, bound, message = self._solve_legacy(pm, cols, start, options, deadline)
         objective = None
         ir_values = None
         if status.has_schedule:
@@ -102,7 +102,7 @@ class PyomoBackend:
 
     # ------------------------------------------------------------ current API
     def _solve_v2(self, pm: Any, cols: dict[Var, Any], start: dict[Var, int] | None, options: SolveOptions,
-                  remaining: float | None) -> tuple[Status, dict[Var, float] | None, float | None, str]:
+                  deadline: float | None) -> tuple[Status, dict[Var, float] | None, float | None, str]:
         from pyomo.contrib.solver.common.factory import SolverFactory
         from pyomo.contrib.solver.common.results import SolutionStatus, TerminationCondition as TC
 
@@ -115,14 +115,18 @@ class PyomoBackend:
             if solver_options:
                 _check_highs_options(solver_options)
             solver_options.setdefault("random_seed", options.seed)
-            if start is not None:
-                opt.set_instance(pm)
+        if hasattr(opt, "set_instance"):
+            # a persistent interface: load the model now, so that the time limit counts the loading,
+            # and tell it the model will not change, so that solve() does not scan it again
+            opt.set_instance(pm)
+            _no_auto_updates(opt)
+            if start is not None and self.solver == "highs":
                 _highs_mip_start(opt, cols, start)
         kwargs: dict[str, Any] = dict(load_solutions=False, raise_exception_on_nonoptimal_result=False,
                                       tee=options.log, rel_gap=options.mip_gap, abs_gap=1 - 1e-6,
                                       solver_options=solver_options, threads=options.threads or 2)
-        if remaining is not None:
-            kwargs["time_limit"] = remaining
+        if deadline is not None:
+            kwargs["time_limit"] = max(0.0, deadline - time.perf_counter())
         res = opt.solve(pm, **kwargs)
         tc = res.termination_condition
         has_solution = res.solution_status in (SolutionStatus.feasible, SolutionStatus.optimal)
@@ -141,7 +145,7 @@ class PyomoBackend:
 
     # ------------------------------------------------------------ classic API
     def _solve_legacy(self, pm: Any, cols: dict[Var, Any], start: dict[Var, int] | None, options: SolveOptions,
-                      remaining: float | None) -> tuple[Status, dict[Var, float] | None, float | None, str]:
+                      deadline: float | None) -> tuple[Status, dict[Var, float] | None, float | None, str]:
         import pyomo.environ as pyo
         from pyomo.opt import TerminationCondition as TC
 
@@ -150,6 +154,7 @@ class PyomoBackend:
             raise BackendError(f"backend {self.name!r}: Pyomo cannot find solver {self.solver!r}")
         names = LEGACY_OPTIONS.get(self.solver, {})
         solver_options = dict(options.extra)
+        remaining = None if deadline is None else max(0.0, deadline - time.perf_counter())
         for key, value in (("time_limit", remaining), ("threads", options.threads), ("mip_gap", options.mip_gap)):
             if value is None or (key == "mip_gap" and value == 0 and key not in names):
                 continue
@@ -279,6 +284,17 @@ def _highs_mip_start(opt: Any, cols: dict[Var, Any], start: dict[Var, int]) -> b
         return False
     status = highs.setSolution(len(idx), np.array(idx, dtype=np.int32), np.array(val, dtype=np.float64))
     return str(status).endswith("kOk")
+
+
+def _no_auto_updates(opt: Any) -> None:
+    updates = getattr(getattr(opt, "config", None), "auto_updates", None)
+    if updates is None:
+        return
+    for key in ("check_for_new_or_removed_constraints", "check_for_new_or_removed_vars",
+                "check_for_new_or_removed_params", "check_for_new_objective", "update_constraints", "update_vars",
+                "update_parameters", "update_named_expressions", "update_objective"):
+        if key in updates:
+            setattr(updates, key, False)
 
 
 def _reset_highs_threads() -> None:
