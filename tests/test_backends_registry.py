@@ -186,3 +186,17 @@ def test_a_solution_that_breaks_the_model_after_rounding_is_not_returned(monkeyp
     model, _ = _unet3_model_and_suboptimal_hint()
     raw = get_backend("highs").solve(model, SolveOptions(threads=1))
     assert raw.status == Status.UNKNOWN and raw.values is None and "breaks the model" in raw.message
+
+
+@needs_highs
+@MILP_PATHS
+def test_sizes_beyond_floating_point_resolution_are_declined_not_misanswered(name):
+    # HiGHS's presolve called this feasible model (TDI 0 at the no-remat peak) 'infeasible'
+    from remat.graph import Graph
+
+    g = Graph.from_edges([(0, 1), (0, 2), (1, 3), (2, 3)], cost={0: 1, 1: 1, 2: 1, 3: 1},
+                         mem={0: 0, 1: 1, 2: 999_999_999_995, 3: 1})
+    with pytest.raises(BackendError, match=r"numbers up to 1e\+12 .* use --backend cpsat") as exc:
+        remat.solve(g, remat.no_remat_peak(g), backend=name, threads=1)
+    assert "\n" not in str(exc.value)
+    assert remat.solve(g, remat.no_remat_peak(g), backend="cpsat", threads=1).objective == 4

@@ -14,8 +14,11 @@ docstring gives the reductions and the model size), built as a Pyomo
 
 Statuses map as in the CP-SAT backend: OPTIMAL only when the solver proved
 the gap closed, an incumbent at a limit is FEASIBLE, no incumbent is UNKNOWN.
-The IR objective has integer coefficients, so an absolute gap below 1 is a
-proof, and HiGHS's default relative gap (1e-4) is replaced by the requested one
+A model whose rows hold numbers above :data:`MAX_MAGNITUDE` (memory sizes
+near 1e12 next to sizes of 1) is declined with a BackendError: a
+floating-point solver cannot resolve one unit there, and HiGHS's presolve
+was seen to call such a feasible model infeasible. The IR objective has
+integer coefficients, so an absolute gap below 1 is a proof, and HiGHS's default relative gap (1e-4) is replaced by the requested one
 (0 unless given). A warm start (``SolveOptions.hint``) is lifted through the
 reductions and given to HiGHS as a MIP start (missing entries it completes
 itself), or to a classic solver that accepts ``warmstart``. The solution is
@@ -73,6 +76,7 @@ class PyomoBackend:
     def solve(self, model: Model, options: SolveOptions) -> RawResult:
         t0 = time.perf_counter()
         lin = linearize(model)
+        _check_magnitude(self.name, lin.model)
         pm, cols = to_pyomo(lin.model)
         start = None
         if options.hint:
@@ -203,6 +207,24 @@ class HighsBackend(PyomoBackend):
     @classmethod
     def is_available(cls) -> bool:
         return module_available("pyomo") and module_available("highspy")
+
+
+# Largest |coefficient| or |bound| of a row that a floating-point MILP solver is trusted with: one unit
+# must stay far above its tolerances (HiGHS's presolve declared a feasible model with sizes near 1e12
+# next to sizes of 1 'infeasible').
+MAX_MAGNITUDE = 10**9
+
+
+def _check_magnitude(name: str, milp: Model) -> None:
+    """Decline a model whose rows need more precision than a floating-point MILP solver has."""
+    worst = 0
+    for c in milp.constraints:
+        worst = max(worst, max((abs(k) for _, k in c.terms), default=0),  # type: ignore[union-attr]
+                    abs(c.lb or 0), abs(c.ub or 0))  # type: ignore[union-attr]
+    if worst > MAX_MAGNITUDE:
+        raise BackendError(f"{name}: the linearized model has numbers up to {worst:.3g} (memory sizes in units of "
+                           f"their gcd), beyond the {MAX_MAGNITUDE:.0e} a floating-point MILP solver resolves to "
+                           f"one unit; use --backend cpsat, which is exact")
 
 
 def to_pyomo(milp: Model) -> tuple[Any, dict[Var, Any]]:
