@@ -46,6 +46,8 @@ class CpSatBackend:
 
         With ``peak_var`` the cumulative's capacity becomes a variable between the
         capacity and the sum of the demands, mapped under the key ``"peak"``.
+        A variable whose domain is a ``range`` with a step maps to the affine
+        expression ``start + step * k`` over a new ``k`` in ``[0, len)``.
         """
         cp = cp_model.CpModel()
         cp.name = model.name

@@ -64,12 +64,6 @@ class Case:
     options: tuple[tuple[str, Any], ...] = ()
     backend_options: tuple[tuple[str, Any], ...] = ()
 
-    @property
-    def config(self) -> str:
-        """The column a case falls in: what was run, not on what."""
-        extra = "".join(f" {k}={v}" for k, v in self.options + self.backend_options)
-        return f"{self.formulation}/{self.backend} {self.time_limit:g}s{extra}"
-
 
 def resolve_graph(spec: str) -> Graph:
     """Load ``spec``: ``example:NAME``, a generator spec, or a graph file."""
@@ -125,7 +119,7 @@ def grid_from_mapping(data: Mapping[str, Any], *, source: str = "<grid>") -> Gri
         raw = data[key]
         items = raw if isinstance(raw, list) else [raw]
         try:
-            kwargs[key] = tuple(kind(x) if not (kind is str and isinstance(x, bool)) else _bad(x) for x in items)
+            kwargs[key] = tuple(kind(x) for x in items)
         except (TypeError, ValueError):
             raise BenchSpecError(f"{source}: {key!r} must be a list of {kind.__name__}s, got {raw!r}") from None
     for key in ("threads", "max_copies"):
@@ -164,7 +158,3 @@ def load_grid(path: str | Path) -> Grid:
 def _is_named(spec: str) -> bool:
     name, sep, _ = spec.partition(":")
     return bool(sep) and (name == "example" or name in GENERATORS)
-
-
-def _bad(x: Any) -> Any:
-    raise TypeError(x)
