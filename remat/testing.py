@@ -401,7 +401,7 @@ def optimum(graph: Graph, budget: int, *, max_copies: int | None = None,
     return None
 
 
-def _earliest_free_peak(graph: Graph, seq: Sequence[int]) -> int:
+def earliest_free_peak(graph: Graph, seq: Sequence[int]) -> int:
     """Peak of a compute sequence when each copy lives until its last read before the node's next compute."""
     end = []
     for q, u in enumerate(seq):
@@ -413,6 +413,28 @@ def _earliest_free_peak(graph: Graph, seq: Sequence[int]) -> int:
                 last = r
         end.append(last)
     return max((sum(graph.mem[seq[q]] for q in range(p + 1) if end[q] >= p) for p in range(len(seq))), default=0)
+
+
+def staged_sequences(n: int, max_copies: int, recomputable: Sequence[bool] | None = None) -> Iterator[list[int]]:
+    """Every compute sequence of the stage-restricted model on ``n`` nodes in topological order.
+
+    Stage ``s`` recomputes some nodes ``k < s`` in index order, then computes node ``s``
+    for the first time; each node is computed at most ``max_copies`` times (once where
+    ``recomputable`` says False).
+
+    >>> list(staged_sequences(2, 2))
+    [[0, 1], [0, 0, 1]]
+    """
+    choices = []
+    for k in range(n):
+        extra = max_copies - 1 if recomputable is None or recomputable[k] else 0
+        choices.append([c for j in range(extra + 1) for c in itertools.combinations(range(k + 1, n), j)])
+    for pick in itertools.product(*choices):
+        seq: list[int] = []
+        for s in range(n):
+            seq += [k for k in range(s) if s in pick[k]]
+            seq.append(s)
+        yield seq
 
 
 def staged_optimum(graph: Graph, budget: int, max_copies: int = 2) -> float | int | None:
@@ -428,18 +450,9 @@ def staged_optimum(graph: Graph, budget: int, max_copies: int = 2) -> float | in
     >>> staged_optimum(g, 9), staged_optimum(g, 9, max_copies=1)
     (13, None)
     """
-    n = graph.n
-    choices = []
-    for k in range(n):
-        extra = max_copies - 1 if graph.recomputable[k] else 0
-        choices.append([c for j in range(extra + 1) for c in itertools.combinations(range(k + 1, n), j)])
     best = None
-    for pick in itertools.product(*choices):
-        seq: list[int] = []
-        for s in range(n):
-            seq += [k for k in range(s) if s in pick[k]]
-            seq.append(s)
+    for seq in staged_sequences(graph.n, max_copies, graph.recomputable):
         cost = sum(graph.cost[v] for v in seq)
-        if (best is None or cost < best) and _earliest_free_peak(graph, seq) <= budget:
+        if (best is None or cost < best) and earliest_free_peak(graph, seq) <= budget:
             best = cost
     return best

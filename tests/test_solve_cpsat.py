@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import itertools
-
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -11,6 +9,7 @@ from hypothesis import strategies as st
 from remat.graph import Graph, load_graph, min_budget, no_remat_peak
 from remat.solve import solve
 from remat.status import Status
+from remat.testing import earliest_free_peak, staged_optimum, staged_sequences
 from remat.verify import verify
 from tests.paper import paper_graph_path
 
@@ -24,52 +23,11 @@ def small_dags(draw, max_nodes=7):
     return Graph.from_edges(edges, cost=cost, mem=mem, name="dag", order=list(range(n)))
 
 
-def peak_of(graph: Graph, seq: list[int]) -> int:
-    """Peak memory of a compute sequence, computed independently of remat.schedule/verify.
-
-    The copy made at position q lives until the last read by a successor before the
-    node's next computation (or only at q); the memory at position p sums the live copies.
-    """
-    live_until = []
-    for q, u in enumerate(seq):
-        end = q
-        for r in range(q + 1, len(seq)):
-            if seq[r] == u:
-                break
-            if u in graph.preds[seq[r]]:
-                end = r
-        live_until.append(end)
-    return max(sum(graph.mem[seq[q]] for q in range(p + 1) if live_until[q] >= p) for p in range(len(seq)))
-
-
-def staged_sequences(n: int, max_copies: int):
-    """Every compute sequence of the stage-restricted model: stage s recomputes some earlier
-    nodes in index order, then computes node s for the first time; each node at most
-    ``max_copies`` times."""
-    choices = []
-    for k in range(n):
-        options = [()]
-        later_stages = range(k + 1, n)
-        for extra in range(1, max_copies):
-            options += list(itertools.combinations(later_stages, extra))
-        choices.append(options)
-    for pick in itertools.product(*choices):
-        seq = []
-        for s in range(n):
-            seq += [k for k in range(s) if s in pick[k]]
-            seq.append(s)
-        yield seq
-
-
-def brute_force(graph: Graph, budget: int, max_copies: int = 2) -> int | None:
-    best = None
-    for seq in staged_sequences(graph.n, max_copies):
-        if any(u not in seq[:p] for p, v in enumerate(seq) for u in graph.preds[v]):
-            continue
-        if peak_of(graph, seq) <= budget:
-            cost = sum(graph.cost[v] for v in seq)
-            best = cost if best is None else min(best, cost)
-    return best
+# The brute-force oracles live in remat.testing (public, for researchers' own formulations):
+# they enumerate the stage-restricted compute sequences and replay memory independently of
+# remat.schedule and remat.verify.
+peak_of = earliest_free_peak
+brute_force = staged_optimum
 
 
 def test_brute_force_enumerates_the_staged_sequences():
