@@ -11,7 +11,7 @@ from remat.bench import plot_pareto, write_csv
 from remat.cli import main
 from remat.generators import linear
 from remat.graph import Graph, no_remat_peak
-from tests.test_solve_cpsat import brute_force
+from remat.testing import staged_optimum as brute_force
 
 # A 5-node graph (2-layer chain, training graph) whose optimum brute force can check at every budget.
 SMALL = "linear:depth=2"

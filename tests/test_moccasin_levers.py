@@ -15,7 +15,8 @@ from remat.schedule import schedule_from_computes
 from remat.solve import solve
 from remat.status import Status
 from remat.verify import verify
-from tests.test_solve_cpsat import brute_force, small_dags
+from remat.testing import staged_optimum as brute_force
+from tests.test_solve_cpsat import small_dags
 
 LEVER_OFF = dict(time="dense", end_bounds=False, gcd=False)
 
