@@ -103,3 +103,14 @@ def test_time_limit_incumbent_is_feasible_not_optimal():
     assert r.status in (Status.FEASIBLE, Status.UNKNOWN)
     if r.schedule is not None:
         assert r.report.valid and r.bound is not None and r.bound <= r.objective
+
+
+def test_backend_options_reach_cp_sat_and_bad_ones_are_one_line_errors():
+    from remat.errors import BackendError
+    from remat.generators import unet
+
+    g = unet(2)
+    ok = solve(g, no_remat_peak(g), threads=1, backend_options={"subsolvers": ["default_lp"], "use_lns_only": False})
+    assert ok.status == Status.OPTIMAL
+    with pytest.raises(BackendError, match="cannot set parameter no_such_parameter"):
+        solve(g, no_remat_peak(g), threads=1, backend_options={"no_such_parameter": 1})

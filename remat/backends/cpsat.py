@@ -25,6 +25,7 @@ from typing import Any, ClassVar
 
 from ortools.sat.python import cp_model
 
+from remat.errors import BackendError
 from remat.backends.base import Progress, RawResult, SolveOptions, backend_features, module_available
 from remat.formulations.ir import BoolVar, Clause, Cumulative, IntVar, Linear, Model, Not, Var
 from remat.formulations.moccasin import paused_gc
@@ -170,7 +171,15 @@ class CpSatBackend:
         params.relative_gap_limit = options.mip_gap
         params.log_search_progress = options.log
         for key, val in extra.items():
-            setattr(params, key, val)
+            try:
+                if isinstance(val, (list, tuple)):  # repeated fields (e.g. subsolvers) cannot be assigned
+                    field = getattr(params, key)
+                    field.clear()
+                    field.extend(val)
+                else:
+                    setattr(params, key, val)
+            except (AttributeError, TypeError, ValueError) as exc:  # unknown name or wrong type
+                raise BackendError(f"cpsat: cannot set parameter {key}={val!r}: {exc}") from None
 
     def _min_peak(self, cp: Any, native: dict, capacity: int, options: SolveOptions, extra: dict,
                   deadline: float | None) -> "dict[Var, int] | None | bool":
