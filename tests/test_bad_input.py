@@ -17,7 +17,7 @@ from remat.budget import parse_budget
 from remat.cli import main
 from remat.errors import BudgetError, FormulationError, GraphError, RematError, ScheduleFormatError
 from remat.generators import unet
-from remat.graph import graph_from_json, load_graph
+from remat.graph import load_graph
 from remat.schedule import load_schedule
 from remat.solve import solve
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+from typing import Callable
 
 from remat.errors import GraphError
 from remat.generators import EXAMPLES
@@ -21,14 +22,20 @@ def graph_from_args(args: argparse.Namespace) -> Graph:
     return EXAMPLES[args.example]() if args.example else load_graph(args.graph)
 
 
-def positive_int(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}")
-    return value
+def int_in_range(low: int, high: int | None, what: str) -> Callable[[str], int]:
+    """An argparse ``type`` accepting integers in ``[low, high]``; ``what`` words the error."""
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            value = None
+        if value is None or value < low or (high is not None and value > high):
+            raise argparse.ArgumentTypeError(f"expected {what}, got {text!r}")
+        return value
+    return parse
+
+
+positive_int = int_in_range(1, None, "a positive integer")
 
 
 def positive_float(text: str) -> float:

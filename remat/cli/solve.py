@@ -4,13 +4,12 @@ from __future__ import annotations
 
 import argparse
 import os
-import sys
 from pathlib import Path
 
 from remat.backends import backend_names
 from remat.budget import parse_budget
 from remat.cli import EXIT_INFEASIBLE, EXIT_INTERRUPTED, EXIT_NO_SOLUTION, EXIT_OK
-from remat.cli.common import add_graph_argument, echo, graph_from_args, positive_float, positive_int
+from remat.cli.common import add_graph_argument, echo, graph_from_args, int_in_range, positive_float, positive_int
 from remat.cli.progress import LiveLine
 from remat.errors import OutputError
 from remat.graph import no_remat_peak
@@ -64,14 +63,7 @@ def run(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def seed_int(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected an integer from 0 to 2**31 - 1, got {text!r}") from None
-    if not 0 <= value < 2**31:
-        raise argparse.ArgumentTypeError(f"expected an integer from 0 to 2**31 - 1, got {text!r}")
-    return value
+seed_int = int_in_range(0, 2**31 - 1, "an integer from 0 to 2**31 - 1")
 
 
 def check_writable(path: str) -> None:

@@ -55,7 +55,7 @@ from typing import Any, Iterator, Sequence
 
 from remat.errors import FormulationError
 from remat.formulations.base import Built
-from remat.formulations.ir import BoolVar, Clause, Cumulative, IntVar, Linear, Model, Not, Var
+from remat.formulations.ir import BoolVar, Clause, Cumulative, IntVar, Linear, Model, Var
 from remat.formulations.moccasin_warmstart import warm_start_sequence
 from remat.formulations.scaling import ScaledSizes, scale_costs, scale_sizes
 from remat.graph import Graph, no_remat_peak

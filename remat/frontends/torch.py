@@ -498,7 +498,6 @@ def rematerialize(traced: Traced, schedule: Schedule, *,
     """
     _require_torch()
     plan = executed_schedule(traced, schedule)
-    g = traced.graph
     src = {n.name: n for n in traced.joint.graph.nodes}
     new = fx.Graph()
     ph: dict[str, Any] = {}
@@ -639,26 +638,26 @@ def measure_memory(module: Callable[..., Any], *args: Any) -> MemoryMeasurement:
             torch.cuda.synchronize()
             base = torch.cuda.memory_allocated()
             torch.cuda.reset_peak_memory_stats()
-            with tracker:
-                _TRACKERS.append(tracker)
-                try:
-                    out = module(*args)
-                finally:
-                    _TRACKERS.remove(tracker)
+            out = _run_tracked(tracker, module, args)
             torch.cuda.synchronize()
             alloc_peak = torch.cuda.max_memory_allocated() - base
         else:
             from torch.profiler import ProfilerActivity, profile
 
             with profile(activities=[ProfilerActivity.CPU], profile_memory=True) as prof:
-                with tracker:
-                    _TRACKERS.append(tracker)
-                    try:
-                        out = module(*args)
-                    finally:
-                        _TRACKERS.remove(tracker)
+                out = _run_tracked(tracker, module, args)
             alloc_peak = _profiler_peak(prof)
     return MemoryMeasurement(live_peak=tracker.peak, allocator_peak=alloc_peak, outputs=out)
+
+
+def _run_tracked(tracker: "_StorageTracker", module: Any, args: Sequence[Any]) -> Any:
+    """Run ``module(*args)`` with ``tracker`` counting live storage."""
+    with tracker:
+        _TRACKERS.append(tracker)
+        try:
+            return module(*args)
+        finally:
+            _TRACKERS.remove(tracker)
 
 
 def _profiler_peak(prof: Any) -> int:
