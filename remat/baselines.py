@@ -185,12 +185,13 @@ def peak_and_cost(graph: Graph, computes: Sequence[int]) -> tuple[int, float | i
     return peak, sum(graph.cost[v] for v in computes)
 
 
-def checkpoint_all(graph: Graph, budget: int | None = None) -> Sequence_:
+def checkpoint_all(graph: Graph, budget: int | None = None, *, deadline: float | None = None) -> Sequence_:
     """Every node once, in the graph's order; tensors freed after their last use."""
     return list(range(graph.n))
 
 
-def chen_sqrt(graph: Graph, budget: int | None = None, *, articulation: bool = False) -> Sequence_ | None:
+def chen_sqrt(graph: Graph, budget: int | None = None, *, articulation: bool = False,
+              deadline: float | None = None) -> Sequence_ | None:
     """Chen et al.'s sqrt(n) checkpointing: every ``floor(sqrt(|C|))``-th candidate is kept."""
     cands = articulation_points(graph) if articulation else forward_part(graph)
     k = max(1, math.isqrt(len(cands)))
@@ -211,10 +212,10 @@ def chen_greedy_checkpoints(graph: Graph, threshold: int, *, articulation: bool 
 
 
 def chen_greedy(graph: Graph, budget: int | None = None, *, articulation: bool = False,
-                steps: int = 16) -> Sequence_ | None:
+                steps: int = 16, deadline: float | None = None) -> Sequence_ | None:
     """Chen's greedy rule with its threshold swept over ``steps`` values from the largest
     output to the forward part's total; the cheapest result within ``budget`` (None if none
-    fits), or the lowest peak when no budget is given."""
+    fits), or the lowest peak when no budget is given. The sweep stops at ``deadline``."""
     fwd = forward_part(graph)
     lo = max(1, max(graph.mem[v] for v in fwd))
     hi = max(lo, sum(graph.mem[v] for v in fwd))
@@ -222,6 +223,8 @@ def chen_greedy(graph: Graph, budget: int | None = None, *, articulation: bool =
     best: tuple[Any, ...] | None = None
     seen: set[tuple[int, ...]] = set()
     for th in thresholds:
+        if _past(deadline):
+            break
         ckpts = tuple(chen_greedy_checkpoints(graph, th, articulation=articulation))
         if ckpts in seen:
             continue
@@ -238,8 +241,10 @@ def chen_greedy(graph: Graph, budget: int | None = None, *, articulation: bool =
     return None if best is None else best[1]
 
 
-def greedy_eviction(graph: Graph, budget: int | None = None) -> Sequence_ | None:
-    """DTR-style greedy eviction within ``budget`` (no budget: no eviction); None when it gets stuck.
+def greedy_eviction(graph: Graph, budget: int | None = None, *,
+                    deadline: float | None = None) -> Sequence_ | None:
+    """DTR-style greedy eviction within ``budget`` (no budget: no eviction); None when it gets
+    stuck or reaches ``deadline`` (a :func:`time.perf_counter` value) first.
 
     Before each computation that would exceed the budget, evict the resident
     tensor that the current stage does not need with the smallest
@@ -254,7 +259,7 @@ def greedy_eviction(graph: Graph, budget: int | None = None) -> Sequence_ | None
     seq: Sequence_ = []
     for t in range(n):
         closure = _closure(graph, t, resident)
-        if closure is None:
+        if closure is None or _past(deadline):
             return None
         stage = closure + [t]
         for idx, x in enumerate(stage):
@@ -287,14 +292,18 @@ def greedy_eviction(graph: Graph, budget: int | None = None) -> Sequence_ | None
     return seq
 
 
-BaselineFn = Callable[[Graph, "int | None"], "Sequence_ | None"]
+def _past(deadline: float | None) -> bool:
+    return deadline is not None and time.perf_counter() > deadline
+
+
+BaselineFn = Callable[..., "Sequence_ | None"]  # (graph, budget, *, deadline=None)
 
 BASELINES: dict[str, BaselineFn] = {
     "checkpoint-all": checkpoint_all,
     "chen-sqrt": chen_sqrt,
-    "chen-sqrt-ap": lambda g, b=None: chen_sqrt(g, b, articulation=True),
+    "chen-sqrt-ap": lambda g, b=None, **kw: chen_sqrt(g, b, articulation=True, **kw),
     "chen-greedy": chen_greedy,
-    "chen-greedy-ap": lambda g, b=None: chen_greedy(g, b, articulation=True),
+    "chen-greedy-ap": lambda g, b=None, **kw: chen_greedy(g, b, articulation=True, **kw),
     "greedy-eviction": greedy_eviction,
 }
 
@@ -314,8 +323,10 @@ def baseline_schedule(graph: Graph, computes: Sequence[int], budget: int | None 
                              budget=budget if fits else None, status="feasible")
 
 
-def run_baseline(graph: Graph, name: str, budget: int | None = None) -> Schedule | None:
-    """Run baseline ``name`` (a key of :data:`BASELINES`); None when it finds no schedule.
+def run_baseline(graph: Graph, name: str, budget: int | None = None, *,
+                 deadline: float | None = None) -> Schedule | None:
+    """Run baseline ``name`` (a key of :data:`BASELINES`); None when it finds no schedule
+    (the slow ones also give up at ``deadline``, a :func:`time.perf_counter` value).
 
     >>> from remat.generators import unet
     >>> g = unet(2)
@@ -326,21 +337,22 @@ def run_baseline(graph: Graph, name: str, budget: int | None = None) -> Schedule
         fn = BASELINES[name]
     except KeyError:
         raise FormulationError(f"unknown baseline {name!r}; known: {', '.join(sorted(BASELINES))}") from None
-    seq = fn(graph, budget)
+    seq = fn(graph, budget, deadline=deadline)
     return None if seq is None else baseline_schedule(graph, seq, budget)
 
 
 def fitting_baselines(graph: Graph, budget: int, *, deadline: float | None = None) -> list[tuple[str, Schedule]]:
     """Every baseline schedule within ``budget``, cheapest first (ties: lower peak, then name).
 
-    With ``deadline`` (a :func:`time.perf_counter` value), baselines not started by then are skipped;
-    they run cheapest first, the sweeps of ``chen-greedy`` last.
+    With ``deadline`` (a :func:`time.perf_counter` value), baselines not started by then are skipped
+    and the slow ones (greedy eviction, the chen-greedy sweeps) give up when it passes; they run
+    cheapest first, the sweeps of ``chen-greedy`` last.
     """
     found = []
     for name in sorted(BASELINES, key=lambda k: k.startswith("chen-greedy")):
         if deadline is not None and time.perf_counter() > deadline:
             break
-        s = run_baseline(graph, name, budget)
+        s = run_baseline(graph, name, budget, deadline=deadline)
         if s is not None and s.peak_memory <= budget:  # type: ignore[operator]
             found.append((name, s))
     return sorted(found, key=lambda ns: (ns[1].objective, ns[1].peak_memory, ns[0]))

@@ -167,3 +167,18 @@ def test_cli_info_prints_model_sizes_per_formulation(tmp_path, capsys):
     assert rows["checkmate"] == [f"{size['int_vars']:,}", f"{size['bool_vars']:,}", f"{size['intervals']:,}",
                                  f"{size['constraints']:,}"]
     assert "heuristic" in " ".join(rows["chen-sqrt"])
+
+
+def test_a_passed_deadline_stops_the_slow_baselines():
+    import time
+
+    from remat.baselines import fitting_baselines, run_baseline
+    from remat.generators import unet
+
+    g = unet(3)
+    budget = int(0.9 * no_remat_peak(g))
+    assert greedy_eviction(g, budget) is not None
+    past = time.perf_counter() - 1.0
+    assert greedy_eviction(g, budget, deadline=past) is None
+    assert run_baseline(g, "chen-greedy", budget, deadline=past) is None
+    assert fitting_baselines(g, budget, deadline=past) == []
