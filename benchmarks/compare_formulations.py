@@ -74,6 +74,17 @@ def fmt_time(x) -> str:
     return "-" if x is None else f"{x:.1f}"
 
 
+def paired_cells(rows, first: str, second: str, backend: str = "cpsat"):
+    """``(graph, budget, row of first, row of second)`` for every cell where both formulations ran on ``backend``."""
+    by_key = {(r["graph"], r["budget"], r["formulation"], r["backend"]): r for r in rows}
+    for gname in dict.fromkeys(r["graph"] for r in rows):
+        for frac in dict.fromkeys(r["budget"] for r in rows):
+            a = by_key.get((gname, frac, first, backend))
+            b = by_key.get((gname, frac, second, backend))
+            if a is not None and b is not None:
+                yield gname, frac, a, b
+
+
 def fmt_cell(r: dict) -> str:
     if r["status"] in ("killed", "error"):
         return r["status"]
@@ -197,34 +208,23 @@ def render(rows, warm, args, started, total) -> str:
               "minus Moccasin's, in percentage points (positive: Moccasin's schedule is cheaper).", "",
               "| graph | budget | Moccasin TDI% (status, best s) | Checkmate TDI% (status, best s) | delta |",
               "|---|---|---|---|---|"]
-    by_key = {(r["graph"], r["budget"], r["formulation"], r["backend"]): r for r in rows}
-    for gname in dict.fromkeys(r["graph"] for r in rows):
-        for frac in dict.fromkeys(r["budget"] for r in rows):
-            mo = by_key.get((gname, frac, "moccasin", "cpsat"))
-            ck = by_key.get((gname, frac, "checkmate", "cpsat"))
-            if mo is None or ck is None:
-                continue
-            delta = ("-" if mo.get("tdi") is None or ck.get("tdi") is None
-                     else f"{ck['tdi'] - mo['tdi']:+.3f}")
-            lines.append(f"| {LABELS.get(gname, gname)} | {frac} "
-                         f"| {fmt_cell(mo)} ({mo['status']}, {fmt_time(mo.get('time_to_best'))}) "
-                         f"| {fmt_cell(ck)} ({ck['status']}, {fmt_time(ck.get('time_to_best'))}) | {delta} |")
+    for gname, frac, mo, ck in paired_cells(rows, "moccasin", "checkmate"):
+        delta = ("-" if mo.get("tdi") is None or ck.get("tdi") is None
+                 else f"{ck['tdi'] - mo['tdi']:+.3f}")
+        lines.append(f"| {LABELS.get(gname, gname)} | {frac} "
+                     f"| {fmt_cell(mo)} ({mo['status']}, {fmt_time(mo.get('time_to_best'))}) "
+                     f"| {fmt_cell(ck)} ({ck['status']}, {fmt_time(ck.get('time_to_best'))}) | {delta} |")
     lines += ["", "## What free order buys (CP-SAT)", "",
               "Staged Moccasin against free-order Moccasin, both C = 2: TDI% / peak as % of the no-remat peak "
               "(status).", "",
               "| graph | budget | staged | free order |", "|---|---|---|---|"]
-    for gname in dict.fromkeys(r["graph"] for r in rows):
-        for frac in dict.fromkeys(r["budget"] for r in rows):
-            mo = by_key.get((gname, frac, "moccasin", "cpsat"))
-            fr = by_key.get((gname, frac, "moccasin-free", "cpsat"))
-            if mo is None or fr is None:
-                continue
+    def both(r):
+        if r.get("objective") is None:
+            return r["status"]
+        return f"{r['tdi']:.3f} / {100 * r['peak'] / r['no_remat_peak']:.1f}% ({r['status']})"
 
-            def both(r):
-                if r.get("objective") is None:
-                    return r["status"]
-                return f"{r['tdi']:.3f} / {100 * r['peak'] / r['no_remat_peak']:.1f}% ({r['status']})"
-            lines.append(f"| {LABELS.get(gname, gname)} | {frac} | {both(mo)} | {both(fr)} |")
+    for gname, frac, mo, fr in paired_cells(rows, "moccasin", "moccasin-free"):
+        lines.append(f"| {LABELS.get(gname, gname)} | {frac} | {both(mo)} | {both(fr)} |")
     lines += ["", "## Warm start", "",
               "Moccasin (C = 2) on CP-SAT with and without the warm start, same run, same limits. "
               "`hint` names the start handed over (a baseline, or `formulation`: the staged heuristic of "
