@@ -17,8 +17,8 @@ from dataclasses import dataclass, field
 from typing import Any, Callable, Protocol, Sequence
 
 from remat.errors import FormulationError
-from remat.formulations.ir import Model, Var
-from remat.graph import Graph
+from remat.formulations.ir import Linear, Model, Var
+from remat.graph import Graph, min_budget
 
 
 @dataclass
@@ -35,6 +35,18 @@ class Formulation(Protocol):
     name: str
 
     def build(self, graph: Graph, budget: int, **options: Any) -> Built: ...
+
+
+def add_min_budget_cut(model: Model, graph: Graph, budget: int) -> None:
+    """Make ``model`` infeasible outright when ``budget < min_budget(graph)``.
+
+    Some node then cannot be computed beside its inputs in any schedule, so
+    the constant-false row removes no schedule; solvers otherwise prove this
+    slowly by search. Every formulation calls it, so every backend sees it.
+    """
+    if min_budget(graph) > budget:
+        never = model.int_var(0, 0, "min_budget_exceeded")
+        model.add(Linear(((never, 1),), lb=1))
 
 
 _REGISTRY: dict[str, Callable[[], Formulation]] = {}

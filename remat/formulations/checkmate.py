@@ -60,11 +60,11 @@ from __future__ import annotations
 from typing import Any, Sequence
 
 from remat.errors import FormulationError
-from remat.formulations.base import Built
+from remat.formulations.base import Built, add_min_budget_cut
 from remat.formulations.ir import BoolVar, Clause, IntVar, Linear, Model, Var
 from remat.formulations.moccasin_warmstart import warm_start_sequence
 from remat.formulations.scaling import scale_costs, scale_sizes
-from remat.graph import Graph, min_budget
+from remat.graph import Graph
 
 Bit = BoolVar | int  # a Boolean variable or a constant 0/1
 
@@ -213,10 +213,7 @@ def _build(graph: Graph, budget: int) -> Built:
                     m.add(Linear(tuple((h, 1) for h in hazards), ub=0, enforce=(f,)))  # type: ignore[misc]
             prev_k = k
 
-    if min_budget(graph) > budget:
-        # some node cannot compute beside its inputs: say so directly (the search proves it slowly)
-        never = m.int_var(0, 0, "min_budget_exceeded")
-        m.add(Linear(((never, 1),), lb=1))
+    add_min_budget_cut(m, graph, budget)
 
     r_vars = [(R[t][k], costs.values[k]) for t in range(n) for k in range(t) if isinstance(R[t][k], BoolVar)]
     m.minimize(r_vars, offset=sum(costs.values))  # type: ignore[arg-type]

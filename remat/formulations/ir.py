@@ -38,9 +38,6 @@ class IntVar:
     name: str
     values: tuple[int, ...] | None = None  # explicit domain, sorted; None means [lb, ub]
 
-    def domain(self) -> tuple[int, ...] | None:
-        return self.values
-
 
 @dataclass(frozen=True, eq=False)
 class BoolVar:

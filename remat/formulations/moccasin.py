@@ -34,6 +34,8 @@ Reductions that keep an optimum (applied always):
     * a node marked non-recomputable gets one copy;
     * the last node in the order has one copy (there is no later stage);
     * cover literals whose timing is fixed false are not created;
+    * a budget below ``min_budget`` gets a constant-false row
+      (:func:`~remat.formulations.base.add_min_budget_cut`), as in every formulation;
     * (option ``end_bounds``, default on) a retention interval ends at most
       one event after the latest event at which any successor of its node
       can be computed: an interval that runs longer can be cut back to end
@@ -54,7 +56,7 @@ from contextlib import contextmanager
 from typing import Any, Iterator, Sequence
 
 from remat.errors import FormulationError
-from remat.formulations.base import Built
+from remat.formulations.base import Built, add_min_budget_cut
 from remat.formulations.ir import BoolVar, Clause, Cumulative, IntVar, Linear, Model, Var
 from remat.formulations.moccasin_warmstart import warm_start_sequence
 from remat.formulations.scaling import ScaledSizes, scale_costs, scale_sizes
@@ -209,6 +211,7 @@ def _build_staged(graph: Graph, budget: int, max_copies: int, *, time: str = "le
             enforce = () if present[v][j] is None else (present[v][j],)
             m.add(Clause(tuple(covers), enforce=enforce))  # type: ignore[arg-type]
 
+    add_min_budget_cut(m, graph, budget)
     m.minimize([(present[v][i], costs.values[v]) for v in range(n) for i in range(1, len(start[v]))],
                offset=sum(costs.values))
 

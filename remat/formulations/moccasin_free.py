@@ -46,12 +46,12 @@ from typing import Any, Sequence
 import networkx as nx
 
 from remat.errors import FormulationError
-from remat.formulations.base import Built
+from remat.formulations.base import Built, add_min_budget_cut
 from remat.formulations.checkmate import last_reads
 from remat.formulations.ir import BoolVar, Clause, Cumulative, IntVar, Linear, Model, Not, Var
 from remat.formulations.moccasin_warmstart import warm_start_sequence
 from remat.formulations.scaling import scale_costs, scale_sizes
-from remat.graph import Graph, min_budget, no_remat_peak
+from remat.graph import Graph, no_remat_peak
 
 
 class MoccasinFree:
@@ -140,10 +140,7 @@ def _build_free(graph: Graph, budget: int, max_copies: int) -> Built:
                 covers.append(x)
             m.add(Clause(tuple(covers), enforce=enforce))  # type: ignore[arg-type]
 
-    if min_budget(graph) > budget:
-        # some node cannot compute beside its inputs: say so directly (the search proves it slowly)
-        never = m.int_var(0, 0, "min_budget_exceeded")
-        m.add(Linear(((never, 1),), lb=1))
+    add_min_budget_cut(m, graph, budget)
 
     m.minimize([(present[v][i], costs.values[v]) for v in range(n) for i in range(1, copies[v])],
                offset=sum(costs.values))
