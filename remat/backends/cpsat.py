@@ -27,8 +27,7 @@ from ortools.sat.python import cp_model
 
 from remat.errors import BackendError
 from remat.backends.base import Progress, RawResult, SolveOptions, backend_features, module_available
-from remat.formulations.ir import BoolVar, Clause, Cumulative, Linear, Model, Not, Var
-from remat.formulations.moccasin import paused_gc
+from remat.formulations.ir import BoolVar, Clause, Cumulative, Linear, Model, Not, Var, paused_gc
 from remat.status import Status
 
 

@@ -27,8 +27,10 @@ variables. Everything is integer: formulations scale costs and sizes first.
 
 from __future__ import annotations
 
+import gc
+from contextlib import contextmanager
 from dataclasses import dataclass, field
-from typing import Iterable, Sequence, Union
+from typing import Iterable, Iterator, Sequence, Union
 
 
 @dataclass(frozen=True, eq=False)
@@ -189,3 +191,20 @@ def violations(model: Model, values: dict[Var, int]) -> list[str]:
                     out.append(f"Cumulative #{k}: load {load} > {c.capacity} at {t}")
                     break
     return out
+
+
+@contextmanager
+def paused_gc() -> Iterator[None]:
+    """Pause Python's cyclic garbage collector while building many small objects.
+
+    A model is millions of acyclic objects; the collector's full passes over
+    them made building grow faster than linearly in n + edges (x1.6 per
+    object from 250 to 5000 nodes). Reference counting still frees garbage.
+    """
+    was = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was:
+            gc.enable()

@@ -51,13 +51,11 @@ True
 
 from __future__ import annotations
 
-import gc
-from contextlib import contextmanager
-from typing import Any, Iterator, Sequence
+from typing import Any, Sequence
 
 from remat.errors import FormulationError
 from remat.formulations.base import Built, add_min_budget_cut
-from remat.formulations.ir import BoolVar, Clause, Cumulative, IntVar, Linear, Model, Var
+from remat.formulations.ir import BoolVar, Clause, Cumulative, IntVar, Linear, Model, Var, paused_gc
 from remat.formulations.moccasin_warmstart import warm_start_sequence
 from remat.formulations.scaling import ScaledSizes, scale_costs, scale_sizes
 from remat.graph import Graph, no_remat_peak
@@ -103,23 +101,6 @@ class Moccasin:
             raise FormulationError(f"moccasin: time must be one of {', '.join(TIMES)}, got {time!r}")
         with paused_gc():
             return _build_staged(graph, budget, max_copies, time=time, end_bounds=bool(end_bounds), gcd=bool(gcd))
-
-
-@contextmanager
-def paused_gc() -> Iterator[None]:
-    """Pause Python's cyclic garbage collector while building many small objects.
-
-    A model is millions of acyclic objects; the collector's full passes over
-    them made building grow faster than linearly in n + edges (x1.6 per
-    object from 250 to 5000 nodes). Reference counting still frees garbage.
-    """
-    was = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if was:
-            gc.enable()
 
 
 def copies_allowed(graph: Graph, v: int, max_copies: int) -> int:
