@@ -29,10 +29,18 @@ TARGETS = [
     ("paper_small", "vgg_unet_train", "80%", 30, "-", "optimal in <= 5 s", "opt"),
     ("rl2", "rl2_random_layered_n250", "132156", 10, "0.9 / 131,831 / 55.0", "TDI <= 0.9% in 10 s", "tdi0.9"),
     ("rl2", "rl2_random_layered_n250", "117472", 60, "4.9 / 117,400 / 639.5", "TDI <= 4.9% in 60 s", "tdi4.9"),
-    ("generated_500", "random_layered:n=500,seed=0", "90%", 60, "-", "TDI <= 1% in 60 s", "tdi1"),
-    ("generated_500", "random_layered:n=500,seed=0", "80%", 60, "-", "a schedule in 60 s", "any"),
-    ("generated_1000", "random_layered:n=1000,seed=0", "90%", 120, "-", "TDI <= 1% in 120 s", "tdi1"),
-    ("generated_1000", "random_layered:n=1000,seed=0", "80%", 120, "-", "a schedule in 120 s", "any"),
+    ("generated_500", "random_layered:n=500,width=0.36,seed=0", "90%", 60, "-", "TDI <= 1% in 60 s", "tdi1"),
+    ("generated_500", "random_layered:n=500,width=0.36,seed=0", "80%", 60, "-", "a schedule in 60 s", "any"),
+    ("generated_500", "random_layered:n=500,width=0.36,seed=1", "90%", 60, "-", "TDI <= 1% in 60 s", "tdi1"),
+    ("generated_500", "random_layered:n=500,width=0.36,seed=1", "80%", 60, "-", "a schedule in 60 s", "any"),
+    ("generated_500", "random_layered:n=500,width=0.36,seed=2", "90%", 60, "-", "TDI <= 1% in 60 s", "tdi1"),
+    ("generated_500", "random_layered:n=500,width=0.36,seed=2", "80%", 60, "-", "a schedule in 60 s", "any"),
+    ("generated_1000", "random_layered:n=1000,width=0.31,seed=0", "90%", 120, "-", "TDI <= 1% in 120 s", "tdi1"),
+    ("generated_1000", "random_layered:n=1000,width=0.31,seed=0", "80%", 120, "-", "a schedule in 120 s", "any"),
+    ("generated_1000", "random_layered:n=1000,width=0.31,seed=1", "90%", 120, "-", "TDI <= 1% in 120 s", "tdi1"),
+    ("generated_1000", "random_layered:n=1000,width=0.31,seed=1", "80%", 120, "-", "a schedule in 120 s", "any"),
+    ("generated_1000", "random_layered:n=1000,width=0.31,seed=2", "90%", 120, "-", "TDI <= 1% in 120 s", "tdi1"),
+    ("generated_1000", "random_layered:n=1000,width=0.31,seed=2", "80%", 120, "-", "a schedule in 120 s", "any"),
 ]
 
 

@@ -15,13 +15,13 @@ from pathlib import Path
 
 from remat.budget import parse_budget
 from remat.formulations.moccasin_warmstart import PORTFOLIO, _Evaluator, _repair, greedy_plan, improve_plan, plan_cost
-from remat.generators import random_layered
+from remat.generators import from_spec
 from remat.graph import load_graph, no_remat_peak
 
 INSTANCES = [("rl1_random_layered_n100", "90%"), ("rl1_random_layered_n100", "80%"),
              ("rl2_random_layered_n250", "132156"), ("rl2_random_layered_n250", "117472"),
-             ("random_layered:n=500", "90%"), ("random_layered:n=500", "80%"),
-             ("random_layered:n=1000", "90%"), ("random_layered:n=1000", "80%")]
+             ("random_layered:n=500,width=0.36,seed=1", "90%"), ("random_layered:n=500,width=0.36,seed=1", "80%"),
+             ("random_layered:n=1000,width=0.31,seed=0", "90%"), ("random_layered:n=1000,width=0.31,seed=0", "80%")]
 
 
 def main() -> None:
@@ -32,8 +32,7 @@ def main() -> None:
     print("| instance | budget | first variant | portfolio | + randomised restarts |")
     print("|---|---|---|---|---|")
     for name, spec in INSTANCES:
-        g = (random_layered(int(name.split("=")[1]), seed=0) if name.startswith("random_layered")
-             else load_graph(Path(args.paper_dir) / f"{name}.json"))
+        g = from_spec(name) if ":" in name else load_graph(Path(args.paper_dir) / f"{name}.json")
         budget = parse_budget(spec, peak=no_remat_peak(g))
 
         def fmt(plan, fits, secs):

@@ -16,6 +16,7 @@
 
 from __future__ import annotations
 
+import math
 import random
 from typing import Any, Callable, Sequence
 
@@ -80,58 +81,135 @@ def unet(depth: int = 3, *, base_mem: int = 1 << 20, base_cost: int = 100) -> Gr
     return training_graph(f"unet{depth}", fwd)
 
 
-def random_layered(n: int = 250, *, width: float = 0.43, edge_density: float = 0.2,
-                   skip_density: float = 0.14, seed: int = 0) -> Graph:
+def random_layered(n: int = 250, *, width: float | None = None, level_variability: float = 0.75,
+                   edge_density: float = 0.2, skip_density: float = 0.14, order: str = "random",
+                   seed: int = 0) -> Graph:
     """A random layered DAG of ``n`` nodes, deterministic by its arguments.
 
-    The family of the Moccasin paper's RL graphs (Gagrani et al. 2022,
-    Appendix A; the published files are named ``..._w0.43_nlv0.75_ed0.2_scd0.14``
-    and the defaults follow them). Node 0 is the source. Then come levels of
-    on average ``1.5 width sqrt(n)`` nodes (each level's size drawn within
-    75% of that); each node reads each node of the level before with
-    probability ``edge_density`` (at least one of them) and a random node of
-    each earlier level with probability ``4 skip_density / (levels before it
-    - 1)``, so about ``4 skip_density`` skip connections per node. Node
-    ``n - 2`` reads every node nobody else reads, and node ``n - 1`` (the
-    sink, cost 0) reads it. Output sizes are uniform on 10..8180 in steps of
-    10, durations on 0..998, as in the published files. Nodes are numbered
-    level by level, which is the graph's order.
+    The family of the Moccasin paper's RL graphs: the generator of Gagrani et
+    al. 2022 (Neural Topological Ordering, Appendix A), whose parameters the
+    published files carry in their names (``..._n250_w0.43_nlv0.75_ed0.2_scd0.14``):
+
+    * **levels**: node ``"0"`` alone (the source), then levels of sizes drawn
+      uniformly from ``n/L (1 -+ level_variability)`` with ``L = ceil(sqrt(n
+      (1/width - 1)))`` levels expected, then node ``"1"`` alone (the sink).
+      ``width`` defaults to a draw from U(0.25, 0.5), as in the family (the
+      published RL1 and RL2 have 0.27 and 0.43);
+    * **level to level**: between consecutive levels of sizes a and b,
+      ``int(a b edge_density + (1 - edge_density) max(a, b))`` edges, spread
+      evenly over the larger level, each node linked to a contiguous window of
+      the smaller level around its proportional position, so every node has
+      an input and an output;
+    * **skips**: ``ceil(E skip_density / (1 - skip_density))`` more edges (E the
+      level-to-level count) from a random level to one at least two further
+      on, between nodes at nearby relative positions (``x`` and ``x + 0.2 U``).
+
+    Output sizes are the least of three uniform draws on 10..8180 in steps of
+    10 (mean about 2,050, median about 1,700: the published RL1 and RL2 have
+    means 2,041 and 2,043, medians 1,600 and 1,335, deciles close to this
+    law), durations uniform on 0..998, source and sink cost 0. The order is a random
+    topological order (``order="random"``, uniform among the ready nodes: the
+    published files' ``graph.order`` has the peaks of such orders), or level by
+    level (``order="levels"``, a lower peak and harder budgets). On the
+    published graphs' parameters this reproduces their statistics: RL2 has 944
+    edges (815 level to level), the generator 900 to 1,000 at n = 250, width 0.43.
 
     >>> g = random_layered(100, seed=1)
     >>> g.n, g == random_layered(100, seed=1), g == random_layered(100, seed=2)
     (100, True, False)
     >>> all(m % 10 == 0 and 10 <= m <= 8180 for m in g.mem)
     True
+    >>> g.ids[0], g.ids[-1], g.name
+    ('0', '1', 'random_layered_n100_w0.35_nlv0.75_ed0.2_scd0.14_s1')
     """
     if isinstance(n, bool) or not isinstance(n, int) or n < 4:
         raise GraphError(f"random_layered: n must be an integer >= 4, got {n!r}")
-    if not width > 0:
-        raise GraphError(f"random_layered: width must be > 0, got {width!r}")
-    for label, p in (("edge_density", edge_density), ("skip_density", skip_density)):
+    if width is not None and not 0 < width < 1:
+        raise GraphError(f"random_layered: width must be in (0, 1), got {width!r}")
+    for label, p in (("level_variability", level_variability), ("edge_density", edge_density)):
         if not 0 <= p <= 1:
             raise GraphError(f"random_layered: {label} must be in [0, 1], got {p!r}")
-    rng = random.Random(f"random_layered/{n}/{width}/{edge_density}/{skip_density}/{seed}")
-    mean = max(1.0, 1.5 * width * n ** 0.5)
-    levels: list[list[int]] = [[0]]
-    nxt = 1
-    while nxt < n - 2:  # nodes n - 2 (collector) and n - 1 (sink) come last
-        size = min(n - 2 - nxt, max(1, round(rng.uniform(0.25, 1.75) * mean)))
+    if not 0 <= skip_density < 1:
+        raise GraphError(f"random_layered: skip_density must be in [0, 1), got {skip_density!r}")
+    if order not in ("random", "levels"):
+        raise GraphError(f"random_layered: order must be 'random' or 'levels', got {order!r}")
+    rng = random.Random(f"random_layered/{n}/{width}/{level_variability}/{edge_density}/{skip_density}/{seed}")
+    if width is None:
+        width = round(rng.uniform(0.25, 0.5), 2)
+    levels = _layered_levels(n, width, level_variability, rng)
+    preds: dict[int, set[int]] = {v: set() for level in levels for v in level}
+    for before, after in zip(levels, levels[1:]):
+        for u, v in _window_edges(before, after, edge_density, rng):
+            preds[v].add(u)
+    level_edges = sum(map(len, preds.values()))
+    inner = len(levels) - 1  # the sink's level takes no skips, as in the family
+    for _ in range(math.ceil(level_edges * skip_density / (1 - skip_density)) if inner >= 3 else 0):
+        ls = rng.randrange(inner - 2)
+        lt = rng.randrange(ls + 2, inner)
+        xs = rng.random()
+        xt = min(xs + 0.2 * rng.random(), 0.999)
+        preds[levels[lt][int(xt * len(levels[lt]))]].add(levels[ls][int(xs * len(levels[ls]))])
+    cost = {v: 0 if v in (0, 1) else rng.randrange(0, 999) for v in preds}
+    mem = {v: 10 * min(rng.randrange(1, 819) for _ in range(3)) for v in preds}
+    sequence = [v for level in levels for v in level] if order == "levels" else _random_topological_order(preds, rng)
+    edges = [(u, v) for v in sequence for u in sorted(preds[v])]
+    name = f"random_layered_n{n}_w{width:.2f}_nlv{level_variability:g}_ed{edge_density:g}_scd{skip_density:g}_s{seed}"
+    return Graph.from_edges(edges, cost=cost, mem=mem, name=name, order=sequence)
+
+
+def _layered_levels(n: int, width: float, variability: float, rng: random.Random) -> list[list[int]]:
+    """Node ids by level: ``[[0], middle levels of nodes 2..n-1, [1]]`` (Gagrani et al., Algorithm 1)."""
+    expected = math.ceil(math.sqrt(n * (1 / width - 1)))
+    low = max(1, math.ceil(n / expected * (1 - variability)))
+    high = max(low, math.floor(n / expected * (1 + variability)))
+    levels, nxt = [[0]], 2
+    while nxt < n:
+        size = min(n - nxt, rng.randint(low, high))
         levels.append(list(range(nxt, nxt + size)))
         nxt += size
-    preds: list[set[int]] = [set() for _ in range(n)]
-    for li in range(1, len(levels)):
-        before = levels[li - 1]
-        p_skip = min(1.0, 4 * skip_density / (li - 1)) if li > 1 else 0.0
-        for v in levels[li]:
-            preds[v] = {u for u in before if rng.random() < edge_density} or {rng.choice(before)}
-            preds[v].update(rng.choice(levels[lj]) for lj in range(li - 1) if rng.random() < p_skip)
-    read = {u for ps in preds for u in ps}
-    preds[n - 2] = {u for u in range(n - 2) if u not in read} or {n - 3}
-    preds[n - 1] = {n - 2}
-    cost = {v: 0 if v in (0, n - 1) else rng.randrange(0, 999) for v in range(n)}
-    mem = {v: 10 * rng.randrange(1, 819) for v in range(n)}
-    edges = [(u, v) for v in range(n) for u in sorted(preds[v])]
-    return Graph.from_edges(edges, cost=cost, mem=mem, name=f"random_layered_n{n}_s{seed}", order=range(n))
+    levels.append([1])
+    return levels
+
+
+def _window_edges(a: list[int], b: list[int], density: float, rng: random.Random) -> list[tuple[int, int]]:
+    """Edges from level ``a`` to the next level ``b`` (Gagrani et al., Algorithm 2).
+
+    Each node of the larger level gets an even share of the edges (shares
+    differ by at most one), as a window of consecutive nodes of the smaller
+    level centred on its proportional position; the centres cover the smaller
+    level, so no node is left without an input or an output.
+    """
+    large, small = (a, b) if len(a) >= len(b) else (b, a)
+    total = min(len(a) * len(b), int(len(a) * len(b) * density + (1 - density) * len(large)))
+    share, extra = divmod(total, len(large))
+    lucky = set(rng.sample(range(len(large)), extra))
+    edges = []
+    for i, v in enumerate(large):
+        count = share + (i in lucky)
+        centre = round(i * (len(small) - 1) / (len(large) - 1)) if len(large) > 1 else 0
+        start = min(max(0, centre - (count - 1) // 2), len(small) - count)
+        for u in small[start:start + count]:
+            edges.append((v, u) if large is a else (u, v))
+    return edges
+
+
+def _random_topological_order(preds: dict[int, set[int]], rng: random.Random) -> list[int]:
+    """Kahn's algorithm choosing uniformly among the ready nodes."""
+    waiting = {v: len(ps) for v, ps in preds.items()}
+    succs: dict[int, list[int]] = {v: [] for v in preds}
+    for v in sorted(preds):
+        for u in sorted(preds[v]):
+            succs[u].append(v)
+    ready = sorted(v for v, k in waiting.items() if k == 0)
+    sequence = []
+    while ready:
+        v = ready.pop(rng.randrange(len(ready)))
+        sequence.append(v)
+        for w in succs[v]:
+            waiting[w] -= 1
+            if waiting[w] == 0:
+                ready.append(w)
+    return sequence
 
 
 GENERATORS: dict[str, Callable[..., Graph]] = {"random_layered": random_layered, "unet": unet, "linear": linear}

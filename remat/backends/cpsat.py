@@ -13,6 +13,17 @@ hint for at most half the time limit; a schedule that fits then hints the
 second phase, the real model. A first phase that proves the minimum peak
 over the capacity proves the model infeasible. The optimum is unchanged.
 
+Large-neighbourhood search (option ``lns``, default on, with a time limit and
+a model whose intervals carry groups): once the full search stalls (no new
+incumbent or bound for a tenth of the time) or has used ``lns_after`` (default
+half) of the time without a proof, the rest of the time goes to re-solving
+neighbourhoods of the incumbent (:mod:`remat.backends.lns`), each a copy of
+the model with most groups fixed, hinted with the incumbent. Every
+neighbourhood contains the incumbent, so the result is never worse than the
+full search's; the bound is the full search's. On random layered graphs of
+500 nodes the full search stalls within seconds while neighbourhoods keep
+improving (docs/performance.md).
+
 This module imports ortools; the registry reaches it only when the backend is
 asked for, so listing backends never imports a solver.
 """
@@ -21,12 +32,14 @@ from __future__ import annotations
 
 import threading
 import time
-from typing import Any, ClassVar
+from dataclasses import dataclass, replace
+from typing import Any, Callable, ClassVar
 
 from ortools.sat.python import cp_model
 
 from remat.errors import BackendError
 from remat.backends.base import Progress, RawResult, SolveOptions, backend_features, module_available
+from remat.backends.lns import NeighbourhoodSearch
 from remat.formulations.ir import BoolVar, Clause, Cumulative, Linear, Model, Not, Var, paused_gc
 from remat.status import Status
 
@@ -105,12 +118,15 @@ class CpSatBackend:
     def solve(self, model: Model, options: SolveOptions) -> RawResult:
         """Solve ``model``; see the module docstring for the two-phase start.
 
-        Backend options (``SolveOptions.extra``): ``two_phase`` (default True)
-        and any CP-SAT parameter by name (``num_search_workers`` excepted).
+        Backend options (``SolveOptions.extra``): ``two_phase`` (default True),
+        ``lns`` (default True), ``lns_after`` (default 0.5) and any CP-SAT
+        parameter by name (``num_search_workers`` excepted).
         """
         t0 = time.perf_counter()
         extra = dict(options.extra)
         two_phase = bool(extra.pop("two_phase", True))
+        lns = bool(extra.pop("lns", True))
+        lns_after = float(extra.pop("lns_after", 0.5))
         hint = options.hint
         cumulative = next((c for c in model.constraints if isinstance(c, Cumulative)), None)
         phase1 = two_phase and hint is not None and cumulative is not None and not _fits(cumulative, hint)
@@ -137,9 +153,23 @@ class CpSatBackend:
         solver = cp_model.CpSolver()
         self._configure(solver, options, extra, deadline)
         recorder = _Recorder(options, t0)
-        if options.on_progress is not None:
-            solver.best_bound_callback = recorder.on_bound
-        code, interrupted = _solve_interruptibly(solver, cp, recorder)
+        solver.best_bound_callback = recorder.on_bound
+        search = NeighbourhoodSearch(model, seed=options.seed) if lns and model.objective is not None else None
+        stop_for_lns = None
+        if search and deadline is not None:
+            begin = time.perf_counter()
+            switch_at, stall = begin + lns_after * (deadline - begin), max(1.0, 0.1 * (deadline - begin))
+
+            def stop_for_lns() -> bool:
+                now = time.perf_counter()
+                return recorder.objective is not None and (now >= switch_at or now - recorder.changed >= stall)
+        code, interrupted = _solve_interruptibly(solver, cp, recorder, stop_when=stop_for_lns)
+        lns_run = None
+        if stop_for_lns is not None and code == cp_model.FEASIBLE and not interrupted:
+            values = {v: int(solver.value(x)) for v, x in native.items()}
+            lns_run = self._neighbourhoods(cp, native, search, values, solver.objective_value,  # type: ignore[arg-type]
+                                           options, extra, deadline, recorder)  # type: ignore[arg-type]
+            interrupted = lns_run.interrupted
         wall = time.perf_counter() - t0
         status = {cp_model.OPTIMAL: Status.OPTIMAL, cp_model.FEASIBLE: Status.FEASIBLE,
                   cp_model.INFEASIBLE: Status.INFEASIBLE}.get(code, Status.UNKNOWN)
@@ -150,15 +180,60 @@ class CpSatBackend:
             status = Status.OPTIMAL if gap_closed else Status.FEASIBLE
         values = None
         objective = bound = None
-        if status.has_schedule:
+        message = solver.status_name(code)
+        if lns_run is not None:
+            values, objective = lns_run.values, lns_run.objective
+            bound = objective if lns_run.proven else solver.best_objective_bound
+            status = Status.OPTIMAL if objective <= bound else Status.FEASIBLE
+            message = (f"{'OPTIMAL' if status == Status.OPTIMAL else 'FEASIBLE'} after {lns_run.searched} "
+                       f"neighbourhoods ({lns_run.improved} improved)")
+        elif status.has_schedule:
             values = {v: int(solver.value(x)) for v, x in native.items()}
             objective = solver.objective_value
             bound = solver.best_objective_bound
         elif status == Status.UNKNOWN:
             bound = solver.best_objective_bound if model.objective is not None else None
         return RawResult(status=status, values=values, objective=objective, bound=bound, wall_time=wall,
-                         time_to_best=recorder.time_to_best, message=solver.status_name(code),
+                         time_to_best=recorder.time_to_best, message=message,
                          interrupted=interrupted)
+
+    def _neighbourhoods(self, cp: Any, native: dict, search: NeighbourhoodSearch, values: dict[Var, int],
+                        objective: float, options: SolveOptions, extra: dict, deadline: float,
+                        recorder: "_Recorder") -> "_LnsOutcome":
+        """Large-neighbourhood search from the incumbent until the deadline (see the module docstring).
+
+        The best incumbent is never worse than the given one. A neighbourhood that frees every group
+        and is solved to optimality proves the incumbent optimal, which ends the search.
+        """
+        sub_limit = min(5.0, max(0.5, 0.1 * (deadline - time.perf_counter())))
+        out = _LnsOutcome(values, objective)
+        while deadline - time.perf_counter() > 0.05:
+            out.searched += 1
+            free = search.neighbourhood(out.values)
+            sub = cp.clone()
+            for v, val in search.fixings(out.values, free).items():
+                x = native[v]
+                if isinstance(x, cp_model.IntVar):
+                    sub.add(x == val)
+                else:  # start + step * k (see translate): fix k
+                    sub.add(x.expression == (val - x.offset) // x.coefficient)
+            sub.clear_hints()
+            _add_hints(sub, native, out.values)
+            solver = cp_model.CpSolver()
+            self._configure(solver, replace(options, seed=(options.seed + out.searched) % 2**31), extra,
+                            min(deadline, time.perf_counter() + sub_limit))
+            code, out.interrupted = _solve_interruptibly(solver, sub)
+            better = code in (cp_model.OPTIMAL, cp_model.FEASIBLE) and solver.objective_value < out.objective
+            if better:
+                out.values = {v: int(solver.value(x)) for v, x in native.items()}
+                out.objective = solver.objective_value
+                out.improved += 1
+                recorder.record(out.objective)
+            out.proven = code == cp_model.OPTIMAL and len(free) == len(search.groups)
+            search.feedback(improved=better, complete=code in (cp_model.OPTIMAL, cp_model.INFEASIBLE))
+            if out.interrupted or out.proven:
+                break
+        return out
 
     @staticmethod
     def _configure(solver: Any, options: SolveOptions, extra: dict, deadline: float | None) -> None:
@@ -201,12 +276,14 @@ class CpSatBackend:
         return None
 
 
-def _solve_interruptibly(solver: Any, cp: Any, callback: Any = None) -> tuple[Any, bool]:
+def _solve_interruptibly(solver: Any, cp: Any, callback: Any = None,
+                         stop_when: Callable[[], bool] | None = None) -> tuple[Any, bool]:
     """``solver.solve`` in a worker thread, so that Ctrl-C reaches Python while CP-SAT searches.
 
     On KeyboardInterrupt the search is stopped and its result kept (the best
     incumbent so far, status FEASIBLE or UNKNOWN); returns ``(code, interrupted)``.
     CP-SAT's own SIGINT handler is turned off: it stops as silently as a time limit.
+    ``stop_when``, polled every 50 ms, stops the search the same way when it returns True.
     """
     solver.parameters.catch_sigint_signal = False
     outcome: list[Any] = []
@@ -224,7 +301,7 @@ def _solve_interruptibly(solver: Any, cp: Any, callback: Any = None) -> tuple[An
     worker.start()
     interrupted = False
     while not done.is_set():
-        if interrupted:  # repeated: a stop sent before the search has started is lost
+        if interrupted or (stop_when is not None and stop_when()):  # repeated: a stop before the start is lost
             solver.stop_search()
         try:
             done.wait(0.05)
@@ -265,6 +342,18 @@ def _fits(cumulative: Cumulative, values: dict[Var, int]) -> bool:
     return True
 
 
+@dataclass
+class _LnsOutcome:
+    """Where a large-neighbourhood search ended: its incumbent and what it did."""
+
+    values: dict[Var, int]
+    objective: float
+    searched: int = 0
+    improved: int = 0
+    proven: bool = False
+    interrupted: bool = False
+
+
 class _Recorder(cp_model.CpSolverSolutionCallback):
     """Records each incumbent (time, objective) and forwards progress events."""
 
@@ -275,15 +364,22 @@ class _Recorder(cp_model.CpSolverSolutionCallback):
         self.time_to_best: float | None = None
         self.bound: float | None = None
         self.objective: float | None = None
+        self.changed = time.perf_counter()  # when the incumbent or the bound last moved
 
     def on_solution_callback(self) -> None:
-        self.time_to_best = time.perf_counter() - self.t0
-        self.objective = self.objective_value
         self.bound = self.best_objective_bound
+        self.record(self.objective_value)
+
+    def record(self, objective: float) -> None:
+        """A new incumbent, from the search or from a neighbourhood."""
+        self.changed = time.perf_counter()
+        self.time_to_best = self.changed - self.t0
+        self.objective = objective
         self._emit()
 
     def on_bound(self, bound: float) -> None:
         self.bound = bound
+        self.changed = time.perf_counter()
         self._emit()
 
     def _emit(self) -> None:

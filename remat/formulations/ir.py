@@ -30,7 +30,7 @@ from __future__ import annotations
 import gc
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from typing import Iterable, Iterator, Sequence, Union
+from typing import Hashable, Iterable, Iterator, Sequence, Union
 
 
 @dataclass(frozen=True, eq=False)
@@ -63,11 +63,19 @@ def negate(lit: Literal) -> Literal:
 
 @dataclass(frozen=True, eq=False)
 class Interval:
+    """``[start, end)``, present when ``presence`` is (always when it is None).
+
+    ``group`` ties the intervals of one task together (in the Moccasin models,
+    the retention intervals of one node): a large-neighbourhood search frees or
+    fixes a group as a whole (:mod:`remat.backends.lns`). None: no group.
+    """
+
     start: IntVar
     end: IntVar
     presence: BoolVar | None
     name: str
     min_size: int = 0
+    group: Hashable | None = None
 
 
 @dataclass(frozen=True)
@@ -126,8 +134,8 @@ class Model:
         return var
 
     def interval(self, start: IntVar, end: IntVar, presence: BoolVar | None, name: str,
-                 min_size: int = 0) -> Interval:
-        itv = Interval(start, end, presence, name, min_size)
+                 min_size: int = 0, group: Hashable | None = None) -> Interval:
+        itv = Interval(start, end, presence, name, min_size, group)
         self.intervals.append(itv)
         return itv
 

