@@ -10,8 +10,8 @@ to best and wall time, and the wall-time ratio to the default.
     python benchmarks/levers.py --time-limit 20 --paper-dir ../shared/graphs/paper
     python benchmarks/levers.py --set large --time-limit 60 --variants "default,no neighbourhood search"
 
-The ``large`` set (generated 500-node graphs at the paper's n = 500 width, three seeds,
-and RL2 at 117,472) is where the solve runs to its limit, so its ratio is the TDI excess
+The ``large`` set (generated 500-node graphs at the paper's n = 500 width, the two seeds
+not proven within 60 s, and RL2 at 117,472) is where the solve runs to its limit, so its ratio is the TDI excess
 over the no-recomputation cost (TDI% / default TDI%), not the wall time.
 """
 
@@ -31,9 +31,10 @@ VARIANTS = [
     ("no two-phase start", {}, {"two_phase": False}),
     ("no warm start", {"warm_start": False}, {}),
     ("no neighbourhood search", {}, {"lns": False}),
+    ("no stage cuts", {"stage_cuts": False}, {}),
 ]
 
-LARGE = [(f"random_layered:n=500,width=0.36,seed={seed}", budget) for seed in (0, 1, 2) for budget in ("90%", "80%")]
+LARGE = [(f"random_layered:n=500,width=0.36,seed={seed}", budget) for seed in (1, 2) for budget in ("90%", "80%")]
 LARGE.append(("rl2_random_layered_n250", "117472"))
 INSTANCES = [("rl1_random_layered_n100", "80%"), ("vgg16_train", "80%"), ("vgg19_train", "80%"),
              ("segnet_train", "90%"), ("rl2_random_layered_n250", "132156"), ("rl2_random_layered_n250", "117472")]

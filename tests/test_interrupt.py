@@ -13,6 +13,7 @@ import re
 import signal
 import subprocess
 import sys
+import threading
 import time
 
 import pytest
@@ -54,6 +55,19 @@ def test_ctrl_c_in_the_api_stops_the_search_and_keeps_the_incumbent():
     r = solve(GRAPH, BUDGET, backend="cpsat", time_limit=60, threads=1, on_progress=interrupt_at_first_incumbent)
     assert sent and r.interrupted and r.status == Status.FEASIBLE
     assert r.wall_time < 30  # stopped, not run to the limit (60 s)
+    assert verify(GRAPH, r.schedule, BUDGET).valid
+
+
+def test_ctrl_c_during_the_neighbourhood_search_keeps_its_best_schedule():
+    """lns_after=0 hands over to the neighbourhood search at the first incumbent; Ctrl-C lands there."""
+    timer = threading.Timer(3.0, os.kill, (os.getpid(), signal.SIGINT))
+    timer.start()
+    try:
+        r = solve(GRAPH, BUDGET, backend="cpsat", time_limit=60, threads=1, backend_options={"lns_after": 0.0})
+    finally:
+        timer.cancel()
+    assert r.interrupted and r.status == Status.FEASIBLE and "neighbourhoods" in r.message
+    assert r.wall_time < 30
     assert verify(GRAPH, r.schedule, BUDGET).valid
 
 

@@ -15,10 +15,12 @@ from remat.schedule import schedule_from_computes
 from remat.solve import solve
 from remat.status import Status
 from remat.verify import verify
+from remat.formulations.ir import violations
+from remat.testing import earliest_free_peak, staged_sequences
 from remat.testing import staged_optimum as brute_force
 from tests.test_solve_cpsat import small_dags
 
-LEVER_OFF = dict(time="dense", end_bounds=False, gcd=False)
+LEVER_OFF = dict(time="dense", end_bounds=False, stage_cuts=False, gcd=False)
 
 
 @settings(max_examples=20, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -124,3 +126,24 @@ def test_model_size_is_linear_in_nodes_plus_edges(n):
     objects = sum(model.size().values())
     assert objects <= 16 * (g.n + g.num_edges)
     assert all(v.values is None or isinstance(v.values, range) for v in model.int_vars)
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(graph=small_dags(max_nodes=6), frac=st.floats(0.5, 1.0))
+def test_stage_cuts_remove_no_schedule_that_fits(graph, frac):
+    """Every staged sequence within the budget, encoded, satisfies the model with its implied cuts."""
+    budget = int(frac * no_remat_peak(graph))
+    built = Moccasin().build(graph, budget)
+    cuts = len(built.model.constraints) - len(Moccasin().build(graph, budget, stage_cuts=False).model.constraints)
+    for seq in staged_sequences(graph.n, 2, graph.recomputable):
+        values = built.encode(seq)
+        if values is not None and earliest_free_peak(graph, seq) <= budget:
+            assert violations(built.model, values) == [], (seq, cuts)
+
+
+def test_stage_cuts_appear_only_where_the_budget_binds():
+    g = random_layered(120, width=0.3, seed=4)
+    rows = {frac: len(Moccasin().build(g, int(frac * no_remat_peak(g))).model.constraints)
+            - len(Moccasin().build(g, int(frac * no_remat_peak(g)), stage_cuts=False).model.constraints)
+            for frac in (1.0, 0.95, 0.85)}
+    assert rows[1.0] == 0 < rows[0.95] < rows[0.85]

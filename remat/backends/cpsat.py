@@ -9,7 +9,7 @@ recorded by a solution callback; bound improvements come through
 Two-phase start (the Moccasin paper's; option ``two_phase``, default on):
 when the warm start given as a hint is over the cumulative's capacity, a
 first phase minimises the peak (the capacity becomes a variable) from that
-hint for at most half the time limit; a schedule that fits then hints the
+hint for at most 80% of the time limit; a schedule that fits then hints the
 second phase, the real model. A first phase that proves the minimum peak
 over the capacity proves the model infeasible. The optimum is unchanged.
 
@@ -137,7 +137,8 @@ class CpSatBackend:
         deadline = None if options.time_limit is None else t0 + options.time_limit
 
         if phase1:
-            found = self._min_peak(cp, native, cumulative.capacity, options, extra, deadline)  # type: ignore[union-attr]
+            found = self._min_peak(cp, native, cumulative.capacity, options, extra, deadline,  # type: ignore[union-attr]
+                                   NeighbourhoodSearch(model, seed=options.seed) if lns else None, lns_after)
             if found is False:
                 return RawResult(status=Status.INFEASIBLE, values=None, objective=None, bound=None,
                                  wall_time=time.perf_counter() - t0, message="INFEASIBLE (phase 1: minimum peak)")
@@ -155,14 +156,7 @@ class CpSatBackend:
         recorder = _Recorder(options, t0)
         solver.best_bound_callback = recorder.on_bound
         search = NeighbourhoodSearch(model, seed=options.seed) if lns and model.objective is not None else None
-        stop_for_lns = None
-        if search and deadline is not None:
-            begin = time.perf_counter()
-            switch_at, stall = begin + lns_after * (deadline - begin), max(1.0, 0.1 * (deadline - begin))
-
-            def stop_for_lns() -> bool:
-                now = time.perf_counter()
-                return recorder.objective is not None and (now >= switch_at or now - recorder.changed >= stall)
+        stop_for_lns = _stall_rule(recorder, deadline, lns_after) if search else None
         code, interrupted = _solve_interruptibly(solver, cp, recorder, stop_when=stop_for_lns)
         lns_run = None
         if stop_for_lns is not None and code == cp_model.FEASIBLE and not interrupted:
@@ -199,8 +193,9 @@ class CpSatBackend:
 
     def _neighbourhoods(self, cp: Any, native: dict, search: NeighbourhoodSearch, values: dict[Var, int],
                         objective: float, options: SolveOptions, extra: dict, deadline: float,
-                        recorder: "_Recorder") -> "_LnsOutcome":
-        """Large-neighbourhood search from the incumbent until the deadline (see the module docstring).
+                        recorder: "_Recorder", target: float | None = None) -> "_LnsOutcome":
+        """Large-neighbourhood search from the incumbent until the deadline (see the module docstring),
+        or until the objective reaches ``target``.
 
         The best incumbent is never worse than the given one. A neighbourhood that frees every group
         and is solved to optimality proves the incumbent optimal, which ends the search.
@@ -231,7 +226,7 @@ class CpSatBackend:
                 recorder.record(out.objective)
             out.proven = code == cp_model.OPTIMAL and len(free) == len(search.groups)
             search.feedback(improved=better, complete=code in (cp_model.OPTIMAL, cp_model.INFEASIBLE))
-            if out.interrupted or out.proven:
+            if out.interrupted or out.proven or (target is not None and out.objective <= target):
                 break
         return out
 
@@ -256,24 +251,54 @@ class CpSatBackend:
                 raise BackendError(f"cpsat: cannot set parameter {key}={val!r}: {exc}") from None
 
     def _min_peak(self, cp: Any, native: dict, capacity: int, options: SolveOptions, extra: dict,
-                  deadline: float | None) -> "dict[Var, int] | None | bool":
-        """Phase 1: minimise the peak from an over-budget hint, for at most half the time left.
+                  deadline: float | None, search: NeighbourhoodSearch | None = None,
+                  lns_after: float = 0.5) -> "dict[Var, int] | None | bool":
+        """Phase 1: minimise the peak from an over-budget hint, for at most 80% of the time left
+        (with a neighbourhood search once the full search stalls, as in phase 2): without a
+        schedule that fits, the second phase rarely finds one on large graphs.
 
         Returns values that fit the capacity, None when the time ran out first,
         or False when the minimum peak is proven to exceed the capacity.
         """
         cp.minimize(native["peak"])
         solver = cp_model.CpSolver()
-        half = None if deadline is None else deadline - (deadline - time.perf_counter()) / 2
-        self._configure(solver, options, extra, half)
-        code, interrupted = _solve_interruptibly(solver, cp)
+        phase_end = None if deadline is None else deadline - 0.2 * (deadline - time.perf_counter())
+        self._configure(solver, options, extra, phase_end)
+        quiet = replace(options, on_progress=None)  # a peak is no incumbent cost: no progress line
+        recorder = _Recorder(quiet, time.perf_counter())
+        solver.best_bound_callback = recorder.on_bound
+        stop = _stall_rule(recorder, phase_end, lns_after) if search else None
+        code, interrupted = _solve_interruptibly(solver, cp, recorder, stop_when=stop)
         if interrupted:  # no schedule within the budget yet: nothing to hand back
             raise KeyboardInterrupt
         if code == cp_model.INFEASIBLE or (code == cp_model.OPTIMAL and solver.value(native["peak"]) > capacity):
             return False
-        if code in (cp_model.OPTIMAL, cp_model.FEASIBLE) and solver.value(native["peak"]) <= capacity:
-            return {v: int(solver.value(x)) for v, x in native.items() if v != "peak"}
+        if code not in (cp_model.OPTIMAL, cp_model.FEASIBLE):
+            return None
+        values = {v: int(solver.value(x)) for v, x in native.items()}
+        if values["peak"] > capacity and stop is not None and phase_end is not None:
+            out = self._neighbourhoods(cp, native, search, values, values["peak"], quiet, extra, phase_end,  # type: ignore[arg-type]
+                                       recorder, target=capacity)
+            if out.interrupted:
+                raise KeyboardInterrupt
+            if out.proven and out.objective > capacity:
+                return False
+            values = out.values
+        return {v: x for v, x in values.items() if v != "peak"} if values["peak"] <= capacity else None
+
+
+def _stall_rule(recorder: "_Recorder", deadline: float | None, lns_after: float) -> Callable[[], bool] | None:
+    """When a full search should hand over to the neighbourhood search: it has an incumbent and
+    has moved neither it nor its bound for a tenth of its time, or has used ``lns_after`` of it."""
+    if deadline is None:
         return None
+    begin = time.perf_counter()
+    switch_at, stall = begin + lns_after * (deadline - begin), max(1.0, 0.1 * (deadline - begin))
+
+    def stalled() -> bool:
+        now = time.perf_counter()
+        return recorder.objective is not None and (now >= switch_at or now - recorder.changed >= stall)
+    return stalled
 
 
 def _solve_interruptibly(solver: Any, cp: Any, callback: Any = None,
