@@ -130,3 +130,16 @@ def test_lns_off_is_the_plain_search():
     budget = int(0.85 * no_remat_peak(g))
     r = solve(g, budget, time_limit=3, threads=1, backend_options={"lns": False, "lns_after": 0.0})
     assert "neighbourhoods" not in r.message and r.report.valid
+
+
+@settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much])
+@given(graph=small_dags(max_nodes=7), frac=st.floats(0.7, 1.0))
+def test_a_solve_handed_to_the_search_at_once_still_ends_at_the_brute_force_optimum(graph, frac):
+    """With lns_after=0 the full search stops at its first schedule; on graphs this small one
+    neighbourhood frees every node, so the search itself must prove the optimum."""
+    budget = int(frac * no_remat_peak(graph))
+    expected = staged_optimum(graph, budget)
+    assume(expected is not None)
+    r = solve(graph, budget, time_limit=20, threads=1, backend_options={"lns_after": 0.0})
+    assert r.status == Status.OPTIMAL and r.objective == expected
+    assert verify(graph, r.schedule, budget).valid and r.bound == r.objective
