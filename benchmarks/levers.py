@@ -75,7 +75,8 @@ def main() -> None:
         if args.set == "paper":
             ratio = float(r["wall_time"]) / float(base["wall_time"])
         else:
-            ratio = float(r["tdi"] or "nan") / float(base["tdi"] or "nan") if float(base["tdi"] or 0) else float("nan")
+            tdi_now, tdi_base = float(r["tdi"] or "nan"), float(base["tdi"] or "nan")
+            ratio = tdi_now / tdi_base if tdi_base else float("nan")
         print(f"| {stem} | {budget} | {label} | {tdi} | {r['status']} | {ttb} | {float(r['wall_time']):.1f} | "
               f"{ratio:.2f} |")
 

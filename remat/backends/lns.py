@@ -66,7 +66,6 @@ class NeighbourhoodSearch:
         self.cumulatives = [c for c in model.constraints if isinstance(c, Cumulative)]
         self.rng = random.Random(seed)
         self.size = size
-        self.kinds = KINDS
         self.draws = 0
 
     def __bool__(self) -> bool:
@@ -74,7 +73,7 @@ class NeighbourhoodSearch:
 
     def hulls(self, values: dict[Var, int]) -> dict[Hashable, tuple[int, int]]:
         """Each group's hull in the incumbent: first present start, last present end."""
-        return {g: (ivs[0][0], max(e for _, e in ivs)) for g, ivs in self.present(values).items() if ivs}
+        return _hulls(self.present(values))
 
     def tight_times(self, values: dict[Var, int]) -> list[int]:
         """Times at which some cumulative's load is within its largest demand of the capacity."""
@@ -96,24 +95,25 @@ class NeighbourhoodSearch:
         """The groups to free next, around a time ``t`` drawn by the next kind in :data:`KINDS`:
         up to ``size`` groups whose hull holds ``t``, half of them at most among those not
         resident at ``t`` (freed there, recomputed later), the rest among the resident."""
-        hulls = self.hulls(values)
+        present = self.present(values)
+        hulls = _hulls(present)
         lo = min((s for s, _ in hulls.values()), default=0)
         hi = max((e for _, e in hulls.values()), default=1)
-        kind = self.kinds[self.draws % len(self.kinds)]
+        kind = KINDS[self.draws % len(KINDS)]
         self.draws += 1
         forced: list[Hashable] = []
         tight = self.tight_times(values) if kind in ("tight", "gap") else []
         if kind == "gap":  # around a recomputation: a tight time while the group is not resident
-            gaps = [(g, a[1], b[0]) for g, ivs in self.present(values).items() for a, b in zip(ivs, ivs[1:])]
+            gaps = [(g, a[1], b[0]) for g, ivs in present.items() for a, b in zip(ivs, ivs[1:])]
             if gaps:
                 g, lo, hi = self.rng.choice(gaps)
                 forced = [g]
                 tight = [t for t in tight if lo <= t < hi]
         t = self.rng.choice(tight) if tight else self.rng.randrange(lo, max(lo + 1, hi))
         crossing = sorted((g for g, (s, e) in hulls.items() if s <= t < e and g not in forced), key=repr)
-        present = self.present(values)
         away = [g for g in crossing if not any(s <= t < e for s, e in present[g])]
-        resident = [g for g in crossing if g not in set(away)]
+        away_set = set(away)
+        resident = [g for g in crossing if g not in away_set]
         free = set(forced[:self.size])
         free.update(self.rng.sample(away, min(len(away), max(0, self.size // 2 - len(free)))))
         free.update(self.rng.sample(resident, min(len(resident), self.size - len(free))))
@@ -147,3 +147,7 @@ class NeighbourhoodSearch:
             return
         grown = int(self.size * 1.25) + 1 if complete else int(self.size / 1.25)
         self.size = min(len(self.groups), max(MIN_SIZE, grown))
+
+
+def _hulls(present: dict[Hashable, list[tuple[int, int]]]) -> dict[Hashable, tuple[int, int]]:
+    return {g: (ivs[0][0], max(e for _, e in ivs)) for g, ivs in present.items() if ivs}
