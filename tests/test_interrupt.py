@@ -28,6 +28,20 @@ from remat.status import Status
 from remat.verify import verify
 
 GRAPH = random_layered(150, seed=1)
+
+
+@pytest.fixture
+def ctrl_c_reaches_python():
+    """Ctrl-C as in a terminal, even where the test run was started with SIGINT ignored (a
+    backgrounded job inherits SIG_IGN, and Python then never raises KeyboardInterrupt)."""
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
+    yield
+    signal.signal(signal.SIGINT, previous)
+
+
+def _sigint_as_in_a_terminal() -> None:
+    """In the child: SIGINT back to its default, so that the child's Python raises KeyboardInterrupt."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
 BUDGET = int(0.9 * no_remat_peak(GRAPH))
 
 
@@ -44,7 +58,7 @@ def test_at_the_time_limit_the_best_verified_incumbent_is_returned_with_its_boun
     assert r.bound is not None and g.total_cost <= r.bound <= r.objective and r.gap is not None
 
 
-def test_ctrl_c_in_the_api_stops_the_search_and_keeps_the_incumbent():
+def test_ctrl_c_in_the_api_stops_the_search_and_keeps_the_incumbent(ctrl_c_reaches_python):
     sent = []
 
     def interrupt_at_first_incumbent(p):
@@ -58,7 +72,7 @@ def test_ctrl_c_in_the_api_stops_the_search_and_keeps_the_incumbent():
     assert verify(GRAPH, r.schedule, BUDGET).valid
 
 
-def test_ctrl_c_during_the_neighbourhood_search_keeps_its_best_schedule():
+def test_ctrl_c_during_the_neighbourhood_search_keeps_its_best_schedule(ctrl_c_reaches_python):
     """lns_after=0 hands over to the neighbourhood search at the first incumbent; Ctrl-C lands there."""
     timer = threading.Timer(3.0, os.kill, (os.getpid(), signal.SIGINT))
     timer.start()
@@ -76,7 +90,8 @@ def test_ctrl_c_during_remat_solve_writes_the_incumbent_and_exits_130(tmp_path):
     GRAPH.save(graph_file)
     proc = subprocess.Popen([sys.executable, "-m", "remat", "solve", str(graph_file), "--budget", str(BUDGET),
                              "--threads", "1", "--time-limit", "120", "-o", str(out)],
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            preexec_fn=_sigint_as_in_a_terminal)
     try:
         deadline = time.monotonic() + 60
         for line in proc.stderr:  # progress lines: "incumbent 12,345  bound ..." once one exists
