@@ -8,7 +8,8 @@ from hypothesis import strategies as st
 
 from remat.backends import SolveOptions, get_backend
 from remat.formulations.moccasin import Moccasin
-from remat.formulations.moccasin_warmstart import greedy_plan, improve_plan, plan_cost, plan_sequence
+from remat.formulations.moccasin_warmstart import (_Evaluator, anneal_excess, greedy_plan, improve_plan, plan_cost,
+                                                   plan_sequence)
 from remat.generators import random_layered
 from remat.graph import Graph, min_budget, no_remat_peak
 from remat.schedule import schedule_from_computes
@@ -81,6 +82,44 @@ def test_improve_plan_never_returns_a_dearer_plan():
     better = improve_plan(g, budget, plan, time_limit=0.5, seed=1)
     assert plan_cost(g, better) <= plan_cost(g, plan)
     assert verify(g, schedule_from_computes(g, plan_sequence(g.n, better)), budget).valid
+
+
+
+def _excess(graph: Graph, budget: int, plan) -> int:
+    ev = _Evaluator(graph, budget)
+    return ev.excess(ev.profile(plan_sequence(graph.n, plan))[0])
+
+
+@settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(n=st.integers(8, 40), seed=st.integers(0, 10_000), frac=st.floats(0.55, 0.9), moves=st.integers(0, 300))
+def test_anneal_excess_never_ends_above_its_start_and_says_truly_whether_it_fits(n, seed, frac, moves):
+    g = random_layered(n, seed=seed)
+    budget = max(min_budget(g), int(frac * no_remat_peak(g)))
+    start, _ = greedy_plan(g, budget, time_limit=0)
+    plan, fits = anneal_excess(g, budget, start, max_moves=moves, seed=seed)
+    seq = plan_sequence(g.n, plan)
+    report = verify(g, schedule_from_computes(g, seq))
+    assert report.valid
+    assert (report.peak_memory <= budget) == fits
+    assert _excess(g, budget, plan) <= _excess(g, budget, start)
+    assert all(v < s for v, s in plan.items())
+    assert Moccasin().build(g, budget).encode(seq) is not None
+
+
+def test_anneal_excess_fits_where_the_greedy_gets_stuck():
+    g = random_layered(30, seed=4)
+    budget = int(0.75 * no_remat_peak(g))
+    start, fits = greedy_plan(g, budget, time_limit=0)
+    assert not fits  # the instance exists to exercise this case
+    plan, fits = anneal_excess(g, budget, start, max_moves=3000, seed=0)
+    assert fits
+    assert verify(g, schedule_from_computes(g, plan_sequence(g.n, plan)), budget).valid
+
+
+def test_anneal_excess_refuses_to_run_without_an_end():
+    g = random_layered(10, seed=0)
+    with pytest.raises(ValueError, match="deadline or max_moves"):
+        anneal_excess(g, no_remat_peak(g), {})
 
 
 def _over_budget_hint(graph: Graph, budget: int):

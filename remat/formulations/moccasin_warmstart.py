@@ -15,11 +15,16 @@ so its memory profile decides its feasibility.
   its next read; inputs that would otherwise have to stay resident until
   then may be recomputed with it. Unneeded recomputations are removed at
   the end, dearest first.
+* :func:`anneal_excess` takes over where the greedy got stuck: simulated
+  annealing on the excess memory, whose moves add a recomputation (of a
+  tensor resident at an over-budget step, in a stage after it, up to its
+  next read, sometimes with some of its inputs), move an existing one
+  there, or drop one; it stops at the first plan that fits.
 * :func:`improve_plan` then restarts the greedy with random variants and
   random ties until a time limit, keeping the cheapest plan (a GRASP).
 
-Both are heuristics: they often find the optimum on the paper's graphs,
-may get stuck over the budget (the greedy then reports its best effort),
+All are heuristics: they often find the optimum on the paper's graphs,
+may get stuck over the budget (the search then reports its best effort),
 and prove nothing; the solver does that.
 
 >>> from remat.generators import linear
@@ -32,6 +37,7 @@ and prove nothing; the solver does that.
 
 from __future__ import annotations
 
+import math
 import random
 import time
 from typing import Sequence
@@ -104,15 +110,7 @@ def _repair(graph: Graph, ev: _Evaluator, plan: Plan, rng: random.Random | None,
         if deadline is not None and time.perf_counter() > deadline:
             return plan, False
         worst = max(range(len(seq)), key=prof.__getitem__)
-        first_pos = {}
-        for p, v in enumerate(seq):
-            first_pos.setdefault(v, p)
-        stage_of = [0] * len(seq)
-        cur = n - 1
-        for p in range(len(seq) - 1, -1, -1):
-            if first_pos[seq[p]] == p:
-                cur = seq[p]
-            stage_of[p] = cur
+        stage_of = _stage_of(n, seq)
         reading = set(preds[seq[worst]])
         options = []
         for q in range(worst):
@@ -124,7 +122,7 @@ def _repair(graph: Graph, ev: _Evaluator, plan: Plan, rng: random.Random | None,
         for k, (_, q, x) in enumerate(options):
             if k >= candidates and scored:
                 break  # the rest only when the likeliest ones all fail
-            r = next(p for p in range(worst + 1, last_read[q] + 1) if x in preds[seq[p]])
+            r = _next_read(seq, preds, q, worst, last_read[q])
             s = stage_of[r]
             stage_start = min(p for p in range(r + 1) if stage_of[p] == s)
             groups = [[x]]
@@ -148,6 +146,26 @@ def _repair(graph: Graph, ev: _Evaluator, plan: Plan, rng: random.Random | None,
     return _prune(graph, ev, plan), True
 
 
+def _stage_of(n: int, seq: Sequence[int]) -> list[int]:
+    """Per position of a staged sequence, its stage: the node whose first computation closes it."""
+    first_pos: dict[int, int] = {}
+    for p, v in enumerate(seq):
+        first_pos.setdefault(v, p)
+    stage_of = [0] * len(seq)
+    cur = n - 1
+    for p in range(len(seq) - 1, -1, -1):
+        if first_pos[seq[p]] == p:
+            cur = seq[p]
+        stage_of[p] = cur
+    return stage_of
+
+
+def _next_read(seq: Sequence[int], preds: Sequence[Sequence[int]], q: int, after: int, last: int) -> int:
+    """The first position after ``after`` (up to ``last``) that reads the computation at position ``q``."""
+    x = seq[q]
+    return next(p for p in range(after + 1, last + 1) if x in preds[seq[p]])
+
+
 def _latest_before(seq: Sequence[int], z: int, p: int) -> int:
     for q in range(p - 1, -1, -1):
         if seq[q] == z:
@@ -162,6 +180,76 @@ def _prune(graph: Graph, ev: _Evaluator, plan: Plan) -> Plan:
         if ev.excess(ev.profile(plan_sequence(graph.n, trial))[0]) == 0:
             plan = trial
     return plan
+
+
+def anneal_excess(graph: Graph, budget: int, plan: Plan, *, deadline: float | None = None,
+                  max_moves: int | None = None, seed: int = 0) -> tuple[Plan, bool]:
+    """Simulated annealing on the excess memory (summed over over-budget steps) from ``plan``, until
+    a plan fits, ``deadline`` (a :func:`time.perf_counter` value) passes or ``max_moves`` moves were
+    tried; returns the plan of least excess seen, pruned when it fits, and whether it fits.
+
+    Where the greedy gets stuck, every single added recomputation raises the
+    excess somewhere (typically a tensor already recomputed once, whose copy
+    spans the peak, or inputs that must stay resident longer). Each move
+    picks an over-budget step (the worst one 30% of the time) and a tensor
+    resident there but not read there, and then recomputes it in the stage of
+    its next read (half of the time in a stage drawn between the step's and
+    that one): a new recomputation (with each of its inputs not yet
+    recomputed, half of the time, at probability 1/2), or the existing one
+    moved there; a fifth of the moves also drop some other recomputation.
+    Worse plans are accepted with probability ``exp(-increase / T)``,
+    ``T`` starting at 0.1% of the initial excess and cooling by 0.1% per move.
+    """
+    if deadline is None and max_moves is None:
+        raise ValueError("anneal_excess needs a deadline or max_moves: a budget no plan fits would never end")
+    n, preds = graph.n, graph.preds
+    ev = _Evaluator(graph, budget)
+    rng = random.Random(seed)
+    plan = dict(plan)
+    seq = plan_sequence(n, plan)
+    prof, last_read = ev.profile(seq)
+    excess = ev.excess(prof)
+    best, best_excess = dict(plan), excess
+    temperature = max(1.0, 1e-3 * excess)
+    moves = 0
+    while best_excess > 0 and (deadline is None or time.perf_counter() < deadline):
+        if max_moves is not None and moves >= max_moves:
+            break
+        moves += 1
+        temperature *= 0.999
+        over = [p for p in range(len(seq)) if prof[p] > budget]
+        p = max(over, key=prof.__getitem__) if rng.random() < 0.3 else rng.choice(over)
+        reading = set(preds[seq[p]])
+        resident = [q for q in range(p) if last_read[q] > p and seq[q] not in reading]
+        if not resident:
+            continue
+        q = rng.choice(resident)
+        x = seq[q]
+        if not graph.recomputable[x]:
+            continue
+        trial = dict(plan)
+        stage_of = _stage_of(n, seq)
+        stage = stage_of[_next_read(seq, preds, q, p, last_read[q])]
+        if rng.random() < 0.5:
+            stage = rng.randint(min(stage, stage_of[p] + 1), stage)
+        trial[x] = stage
+        if x not in plan and rng.random() < 0.5:
+            trial.update((z, stage) for z in preds[x]
+                         if z not in trial and graph.recomputable[z] and rng.random() < 0.5)
+        others = [k for k in trial if k != x]
+        if others and rng.random() < 0.2:
+            del trial[rng.choice(others)]
+        trial_seq = plan_sequence(n, trial)
+        trial_prof, trial_last = ev.profile(trial_seq)
+        trial_excess = ev.excess(trial_prof)
+        increase = trial_excess - excess
+        if increase <= 0 or rng.random() < math.exp(-increase / temperature):
+            plan, seq, prof, last_read, excess = trial, trial_seq, trial_prof, trial_last, trial_excess
+            if excess < best_excess:
+                best, best_excess = dict(plan), excess
+    if best_excess == 0:
+        return _prune(graph, ev, best), True
+    return best, False
 
 
 def plan_cost(graph: Graph, plan: Plan) -> float:
@@ -209,12 +297,15 @@ def warm_start_sequence(graph: Graph, budget: int, *, time_limit: float = 0.0, i
 
     Half of ``time_limit`` (0: only the first greedy variant) goes to the
     greedy portfolio, the rest to :func:`improve_plan` when ``improve`` and
-    the plan fits. A sequence that does not fit is the greedy's best effort:
-    a start for minimising the peak (two-phase solve).
+    the plan fits, or to :func:`anneal_excess` when it does not. A sequence
+    that still does not fit is the search's best effort: a start for
+    minimising the peak (two-phase solve).
     """
     t0 = time.perf_counter()
     plan, fits = greedy_plan(graph, budget, time_limit=time_limit / 2 if improve else time_limit)
     rest = time_limit - (time.perf_counter() - t0)
-    if fits and improve and rest > 0:
+    if not fits and rest > 0:
+        plan, fits = anneal_excess(graph, budget, plan, deadline=t0 + time_limit, seed=seed)
+    elif improve and rest > 0:
         plan = improve_plan(graph, budget, plan, time_limit=rest, seed=seed)
     return plan_sequence(graph.n, plan), fits
