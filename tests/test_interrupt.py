@@ -72,6 +72,39 @@ def test_ctrl_c_in_the_api_stops_the_search_and_keeps_the_incumbent(ctrl_c_reach
     assert verify(GRAPH, r.schedule, BUDGET).valid
 
 
+MILP_GRAPH = random_layered(60, seed=1)  # HiGHS's first incumbent after a few seconds, no proof for long
+MILP_BUDGET = int(0.9 * no_remat_peak(MILP_GRAPH))
+needs_highs = pytest.mark.skipif("highs" not in installed_backends(), reason="HiGHS not installed")
+
+
+@needs_highs
+def test_highs_reports_each_incumbent_live_and_its_time_to_best():
+    events = []
+    r = solve(MILP_GRAPH, MILP_BUDGET, backend="highs", time_limit=8, threads=1, on_progress=events.append)
+    incumbents = [p for p in events if p.objective is not None]
+    assert incumbents and r.status.has_schedule
+    assert incumbents[-1].objective == r.objective  # the last one reported is the one returned
+    assert r.time_to_best is not None and r.time_to_best <= r.wall_time
+    assert all(p.bound is None or p.bound <= p.objective for p in incumbents)
+
+
+@needs_highs
+def test_ctrl_c_stops_highs_and_keeps_its_incumbent(ctrl_c_reaches_python):
+    sent = []
+
+    def interrupt_at_first_incumbent(p):
+        if p.objective is not None and not sent:
+            sent.append(p.objective)
+            os.kill(os.getpid(), signal.SIGINT)
+
+    r = solve(MILP_GRAPH, MILP_BUDGET, backend="highs", time_limit=60, threads=1,
+              on_progress=interrupt_at_first_incumbent)
+    assert sent and r.interrupted and r.status == Status.FEASIBLE
+    assert r.wall_time < 30  # stopped, not run to the limit (60 s)
+    assert verify(MILP_GRAPH, r.schedule, MILP_BUDGET).valid
+    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler  # Python's handler is back
+
+
 def test_ctrl_c_during_the_neighbourhood_search_keeps_its_best_schedule(ctrl_c_reaches_python):
     """lns_after=0 hands over to the neighbourhood search at the first incumbent; Ctrl-C lands there."""
     timer = threading.Timer(3.0, os.kill, (os.getpid(), signal.SIGINT))
@@ -85,26 +118,32 @@ def test_ctrl_c_during_the_neighbourhood_search_keeps_its_best_schedule(ctrl_c_r
     assert verify(GRAPH, r.schedule, BUDGET).valid
 
 
-def test_ctrl_c_during_remat_solve_writes_the_incumbent_and_exits_130(tmp_path):
-    graph_file, out = tmp_path / "rl150.json", tmp_path / "out.json"
-    GRAPH.save(graph_file)
-    proc = subprocess.Popen([sys.executable, "-m", "remat", "solve", str(graph_file), "--budget", str(BUDGET),
-                             "--threads", "1", "--time-limit", "120", "-o", str(out)],
+@pytest.mark.parametrize("backend", ["cpsat", pytest.param("highs", marks=needs_highs)])
+def test_ctrl_c_during_remat_solve_writes_the_incumbent_and_exits_130(tmp_path, backend):
+    """Also a test of the live line under HiGHS: Pyomo redirects descriptor 2 while HiGHS runs."""
+    graph, budget = (GRAPH, BUDGET) if backend == "cpsat" else (MILP_GRAPH, MILP_BUDGET)
+    graph_file, out = tmp_path / "graph.json", tmp_path / "out.json"
+    graph.save(graph_file)
+    proc = subprocess.Popen([sys.executable, "-m", "remat", "solve", str(graph_file), "--budget", str(budget),
+                             "--backend", backend, "--threads", "1", "--time-limit", "120", "-o", str(out)],
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
                             preexec_fn=_sigint_as_in_a_terminal)
     try:
         deadline = time.monotonic() + 60
+        seen = False
         for line in proc.stderr:  # progress lines: "incumbent 12,345  bound ..." once one exists
-            if re.match(r"incumbent [0-9]", line) or time.monotonic() > deadline:
+            seen = re.match(r"incumbent [0-9]", line) is not None
+            if seen or time.monotonic() > deadline:
                 break
         proc.send_signal(signal.SIGINT)
         stdout, stderr = proc.communicate(timeout=60)
     finally:
         proc.kill()
+    assert seen, "no live progress line with an incumbent on stderr"
     assert proc.returncode == EXIT_INTERRUPTED, stderr
-    assert "Traceback" not in stderr and "interrupted" in stdout
+    assert "Traceback" not in stderr and "interrupted" in stdout and "WARNING" not in stdout + stderr
     schedule = load_schedule(out)
-    assert schedule.status == "feasible" and verify(GRAPH, schedule, BUDGET).valid
+    assert schedule.status == "feasible" and verify(graph, schedule, budget).valid
 
 
 def test_ctrl_c_before_any_incumbent_exits_130_and_writes_nothing(tmp_path, capsys, monkeypatch):

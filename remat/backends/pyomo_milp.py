@@ -35,10 +35,11 @@ import logging
 import math
 import time
 import warnings
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from typing import Any, ClassVar
 
 from remat.backends.base import RawResult, SolveOptions, backend_features, module_available
+from remat.backends.highs_watch import HighsWatch
 from remat.backends.linearize import Linearized, bounds, linearize
 from remat.errors import BackendError
 from remat.formulations.ir import Model, Var, evaluate, violations
@@ -56,6 +57,7 @@ LEGACY_OPTIONS: dict[str, dict[str, str]] = {
 }
 
 # Pyomo's current-API solver names (pyomo.contrib.solver), known without importing pyomo.
+HIGHS_LOGGER = "pyomo.contrib.solver.solvers.highs"
 V2_SOLVERS = frozenset({"highs", "gurobi_direct", "gurobi_persistent", "scip_direct", "scip_persistent"})
 
 
@@ -82,8 +84,9 @@ class PyomoBackend:
         if options.hint:
             start = lin.lift(options.hint)
         deadline = None if options.time_limit is None else t0 + options.time_limit
+        watch = HighsWatch(options.on_progress, t0)
         if self.solver in V2_SOLVERS:
-            status, values, bound, message = self._solve_v2(pm, cols, start, options, deadline)
+            status, values, bound, message = self._solve_v2(pm, cols, start, options, deadline, watch)
         else:
             status, values, bound, message = self._solve_legacy(pm, cols, start, options, deadline)
         objective = None
@@ -102,11 +105,13 @@ class PyomoBackend:
         if bound is not None and not math.isfinite(bound):
             bound = None
         return RawResult(status=status, values=ir_values, objective=objective, bound=bound,
-                         wall_time=time.perf_counter() - t0, time_to_best=None, message=message)
+                         wall_time=time.perf_counter() - t0, time_to_best=watch.time_to_best, message=message,
+                         interrupted=watch.interrupted)
 
     # ------------------------------------------------------------ current API
     def _solve_v2(self, pm: Any, cols: dict[Var, Any], start: dict[Var, int] | None, options: SolveOptions,
-                  deadline: float | None) -> tuple[Status, dict[Var, float] | None, float | None, str]:
+                  deadline: float | None,
+                  watch: HighsWatch) -> tuple[Status, dict[Var, float] | None, float | None, str]:
         from pyomo.contrib.solver.common.factory import SolverFactory
         from pyomo.contrib.solver.common.results import SolutionStatus, TerminationCondition as TC
 
@@ -119,19 +124,24 @@ class PyomoBackend:
             if solver_options:
                 _check_highs_options(solver_options)
             solver_options.setdefault("random_seed", options.seed)
+        watching = False
         if hasattr(opt, "set_instance"):
             # a persistent interface: load the model now, so that the time limit counts the loading,
             # and tell it the model will not change, so that solve() does not scan it again
             opt.set_instance(pm)
             _no_auto_updates(opt)
-            if start is not None and self.solver == "highs":
-                _highs_mip_start(opt, cols, start)
+            if self.solver == "highs":
+                if start is not None:
+                    _highs_mip_start(opt, cols, start)
+                highs = getattr(opt, "_solver_model", None)
+                watching = highs is not None and watch.attach(highs)
         kwargs: dict[str, Any] = dict(load_solutions=False, raise_exception_on_nonoptimal_result=False,
                                       tee=options.log, rel_gap=options.mip_gap, abs_gap=1 - 1e-6,
                                       solver_options=solver_options, threads=options.threads or 2)
         if deadline is not None:
             kwargs["time_limit"] = max(0.0, deadline - time.perf_counter())
-        res = opt.solve(pm, **kwargs)
+        with watch.catching_ctrl_c() if watching else nullcontext(), _without("kInterrupt", HIGHS_LOGGER):
+            res = opt.solve(pm, **kwargs)  # a HiGHS stopped by Ctrl-C ends 'kInterrupt', which Pyomo warns of
         tc = res.termination_condition
         has_solution = res.solution_status in (SolutionStatus.feasible, SolutionStatus.optimal)
         if tc == TC.convergenceCriteriaSatisfied and has_solution:
@@ -325,6 +335,27 @@ def _reset_highs_threads() -> None:
     import highspy
 
     highspy.Highs.resetGlobalScheduler(True)
+
+
+@contextmanager
+def _without(text: str, logger: str):
+    """Within the block, ``logger`` drops the records whose message holds ``text``."""
+    log = logging.getLogger(logger)
+    drop = _Drop(text)
+    log.addFilter(drop)
+    try:
+        yield
+    finally:
+        log.removeFilter(drop)
+
+
+class _Drop(logging.Filter):
+    def __init__(self, text: str) -> None:
+        super().__init__()
+        self.text = text
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return self.text not in record.getMessage()
 
 
 @contextmanager

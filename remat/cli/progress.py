@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import os
+import sys
 import time
+from typing import TextIO
 
 from rich.console import Console
 
@@ -19,11 +22,27 @@ def format_progress(p: Progress, total_cost: float) -> str:
     return f"incumbent {inc}  bound {bound}  gap {gap}{tdi}  elapsed {p.elapsed:.1f}s"
 
 
+def own_stderr() -> TextIO | None:
+    """A stream of our own on standard error (a duplicate of file descriptor 2), or None where
+    stderr is no file descriptor 2 (an in-process capture).
+
+    Pyomo points descriptor 2 elsewhere while HiGHS runs, which would swallow the
+    live line for the whole solve; a duplicate made before keeps the original target.
+    """
+    try:
+        if sys.stderr.fileno() != 2:
+            return None
+        return os.fdopen(os.dup(2), "w", buffering=1)
+    except (AttributeError, OSError, ValueError):
+        return None
+
+
 class LiveLine:
     """Rewrites one status line on a terminal; prints throttled lines otherwise. Use as a context manager."""
 
     def __init__(self, total_cost: float, enabled: bool = True) -> None:
-        self.console = Console(stderr=True)
+        self._stream = own_stderr() if enabled else None
+        self.console = Console(stderr=True) if self._stream is None else Console(file=self._stream)
         self.total_cost = total_cost
         self.enabled = enabled
         self._status = None
@@ -52,3 +71,5 @@ class LiveLine:
     def __exit__(self, *exc: object) -> None:
         if self._status is not None:
             self._status.__exit__(*exc)
+        if self._stream is not None:
+            self._stream.close()
