@@ -20,8 +20,9 @@ so its memory profile decides its feasibility.
   tensor resident at an over-budget step, in a stage after it, up to its
   next read, sometimes with some of its inputs), move an existing one
   there, or drop one; it stops at the first plan that fits.
-* :func:`improve_plan` then restarts the greedy with random variants and
-  random ties until a time limit, keeping the cheapest plan (a GRASP).
+* :func:`improve_plan` then ruins and repairs until a time limit: it drops a
+  few recomputations of neighbouring stages and lets a randomised greedy
+  re-add what the budget needs, keeping a repaired plan that is no dearer.
 
 All are heuristics: they often find the optimum on the paper's graphs,
 may get stuck over the budget (the search then reports its best effort),
@@ -273,21 +274,30 @@ def greedy_plan(graph: Graph, budget: int, *, time_limit: float | None = None) -
 
 
 def improve_plan(graph: Graph, budget: int, plan: Plan, *, time_limit: float, seed: int = 0) -> Plan:
-    """Randomised greedy restarts until ``time_limit`` seconds have passed; never returns a dearer plan.
+    """Ruin and repair until ``time_limit`` seconds have passed; never returns a dearer plan.
 
-    Each restart draws a variant (candidates per step, cost exponent) at
-    random and breaks ties among the three best moves at random half of
-    the time; the cheapest fitting plan wins.
+    Each round drops the ``k`` recomputations (``k`` drawn from 1..6) whose
+    stages lie nearest that of one drawn at random, then re-adds
+    recomputations with the greedy (a random variant, ties among the three
+    best moves broken at random half of the time) until the plan fits. A
+    repaired plan no dearer than the current one replaces it (equal cost
+    too: a walk along the plateau); the cheapest plan seen is returned.
     """
     ev = _Evaluator(graph, budget)
     rng = random.Random(seed)
     deadline = time.perf_counter() + time_limit
-    best, best_cost = plan, plan_cost(graph, plan)
-    while time.perf_counter() < deadline:
-        trial, ok = _repair(graph, ev, {}, rng, deadline, candidates=rng.choice((8, 12, 16, 24, 32, 48)),
-                            alpha=rng.uniform(0.3, 2.0))
-        if ok and plan_cost(graph, trial) < best_cost:
-            best, best_cost = trial, plan_cost(graph, trial)
+    current, current_cost = plan, plan_cost(graph, plan)
+    best, best_cost = current, current_cost
+    while current and time.perf_counter() < deadline:
+        centre = current[rng.choice(list(current))]
+        ruined = sorted(current, key=lambda v: abs(current[v] - centre))[:rng.randint(1, 6)]
+        kept = {v: s for v, s in current.items() if v not in ruined}
+        trial, fits = _repair(graph, ev, kept, rng, deadline, candidates=rng.choice((4, 8, 16)),
+                              alpha=rng.uniform(0.5, 2.0))
+        if fits and plan_cost(graph, trial) <= current_cost:
+            current, current_cost = trial, plan_cost(graph, trial)
+            if current_cost < best_cost:
+                best, best_cost = current, current_cost
     return best
 
 
