@@ -28,6 +28,7 @@ from remat.status import Status
 from remat.verify import verify
 
 GRAPH = random_layered(150, seed=1)
+BUDGET = int(0.9 * no_remat_peak(GRAPH))
 
 
 @pytest.fixture
@@ -42,7 +43,17 @@ def ctrl_c_reaches_python():
 def _sigint_as_in_a_terminal() -> None:
     """In the child: SIGINT back to its default, so that the child's Python raises KeyboardInterrupt."""
     signal.signal(signal.SIGINT, signal.SIG_DFL)
-BUDGET = int(0.9 * no_remat_peak(GRAPH))
+
+
+def _ctrl_c_at_first_incumbent(sent: list[float]):
+    """A progress callback that sends this process SIGINT at the first incumbent (recorded in ``sent``)."""
+
+    def callback(p):
+        if p.objective is not None and not sent:
+            sent.append(p.objective)
+            os.kill(os.getpid(), signal.SIGINT)
+
+    return callback
 
 
 @pytest.mark.parametrize("backend", installed_backends())
@@ -59,13 +70,8 @@ def test_at_the_time_limit_the_best_verified_incumbent_is_returned_with_its_boun
 
 
 def test_ctrl_c_in_the_api_stops_the_search_and_keeps_the_incumbent(ctrl_c_reaches_python):
-    sent = []
-
-    def interrupt_at_first_incumbent(p):
-        if p.objective is not None and not sent:
-            sent.append(p.objective)
-            os.kill(os.getpid(), signal.SIGINT)
-
+    sent: list[float] = []
+    interrupt_at_first_incumbent = _ctrl_c_at_first_incumbent(sent)
     r = solve(GRAPH, BUDGET, backend="cpsat", time_limit=60, threads=1, on_progress=interrupt_at_first_incumbent)
     assert sent and r.interrupted and r.status == Status.FEASIBLE
     assert r.wall_time < 30  # stopped, not run to the limit (60 s)
@@ -90,13 +96,8 @@ def test_highs_reports_each_incumbent_live_and_its_time_to_best():
 
 @needs_highs
 def test_ctrl_c_stops_highs_and_keeps_its_incumbent(ctrl_c_reaches_python):
-    sent = []
-
-    def interrupt_at_first_incumbent(p):
-        if p.objective is not None and not sent:
-            sent.append(p.objective)
-            os.kill(os.getpid(), signal.SIGINT)
-
+    sent: list[float] = []
+    interrupt_at_first_incumbent = _ctrl_c_at_first_incumbent(sent)
     r = solve(MILP_GRAPH, MILP_BUDGET, backend="highs", time_limit=60, threads=1,
               on_progress=interrupt_at_first_incumbent)
     assert sent and r.interrupted and r.status == Status.FEASIBLE

@@ -9,7 +9,7 @@ from hypothesis import strategies as st
 from remat.backends import SolveOptions, get_backend
 from remat.formulations.moccasin import Moccasin
 from remat.formulations.moccasin_warmstart import (_Evaluator, anneal_excess, greedy_plan, improve_plan, plan_cost,
-                                                   plan_sequence)
+                                                   plan_sequence, warm_start_sequence)
 from remat.generators import random_layered
 from remat.graph import Graph, min_budget, no_remat_peak
 from remat.schedule import schedule_from_computes
@@ -114,6 +114,14 @@ def test_anneal_excess_fits_where_the_greedy_gets_stuck():
     plan, fits = anneal_excess(g, budget, start, max_moves=3000, seed=0)
     assert fits
     assert verify(g, schedule_from_computes(g, plan_sequence(g.n, plan)), budget).valid
+
+
+def test_the_warm_start_anneals_where_the_greedy_gets_stuck():
+    g = random_layered(30, seed=4)
+    budget = int(0.75 * no_remat_peak(g))
+    assert not greedy_plan(g, budget, time_limit=5.0)[1]
+    seq, fits = warm_start_sequence(g, budget, time_limit=5.0, improve=False)
+    assert fits and verify(g, schedule_from_computes(g, seq), budget).valid
 
 
 def test_anneal_excess_refuses_to_run_without_an_end():

@@ -306,16 +306,17 @@ def warm_start_sequence(graph: Graph, budget: int, *, time_limit: float = 0.0, i
     """A compute sequence of the stage-restricted model and whether it fits ``budget``.
 
     Half of ``time_limit`` (0: only the first greedy variant) goes to the
-    greedy portfolio, the rest to :func:`improve_plan` when ``improve`` and
-    the plan fits, or to :func:`anneal_excess` when it does not. A sequence
-    that still does not fit is the search's best effort: a start for
-    minimising the peak (two-phase solve).
+    greedy portfolio; when its plan does not fit, :func:`anneal_excess`
+    searches for one that does; what is left goes to :func:`improve_plan`
+    when ``improve`` and the plan fits. A sequence that still does not fit
+    is the search's best effort: a start for minimising the peak (two-phase
+    solve).
     """
     t0 = time.perf_counter()
     plan, fits = greedy_plan(graph, budget, time_limit=time_limit / 2 if improve else time_limit)
-    rest = time_limit - (time.perf_counter() - t0)
-    if not fits and rest > 0:
+    if not fits and time.perf_counter() < t0 + time_limit:
         plan, fits = anneal_excess(graph, budget, plan, deadline=t0 + time_limit, seed=seed)
-    elif improve and rest > 0:
+    rest = time_limit - (time.perf_counter() - t0)
+    if fits and improve and rest > 0:
         plan = improve_plan(graph, budget, plan, time_limit=rest, seed=seed)
     return plan_sequence(graph.n, plan), fits
