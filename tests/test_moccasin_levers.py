@@ -124,6 +124,18 @@ def test_the_warm_start_anneals_where_the_greedy_gets_stuck():
     assert fits and verify(g, schedule_from_computes(g, seq), budget).valid
 
 
+def test_the_warm_start_does_not_search_below_the_memory_floor(monkeypatch):
+    g = random_layered(30, seed=4)
+    budget = min_budget(g) - 1  # no schedule at all: the annealing would run to its deadline in vain
+
+    def in_vain(*args, **kwargs):
+        raise AssertionError("annealing below min_budget")
+
+    monkeypatch.setattr("remat.formulations.moccasin_warmstart.anneal_excess", in_vain)
+    seq, fits = warm_start_sequence(g, budget, time_limit=60.0, improve=False)
+    assert not fits and sorted(set(seq)) == list(range(g.n))
+
+
 def test_anneal_excess_refuses_to_run_without_an_end():
     g = random_layered(10, seed=0)
     with pytest.raises(ValueError, match="deadline or max_moves"):

@@ -43,7 +43,7 @@ import random
 import time
 from typing import Sequence
 
-from remat.graph import Graph
+from remat.graph import Graph, min_budget
 
 Plan = dict[int, int]  # node -> stage of its one recomputation
 # Greedy variants (candidates evaluated exactly per step, exponent of cost in the score), tried in turn:
@@ -320,7 +320,7 @@ def warm_start_sequence(graph: Graph, budget: int, *, time_limit: float = 0.0, i
     """
     t0 = time.perf_counter()
     plan, fits = greedy_plan(graph, budget, time_limit=time_limit / 2 if improve else time_limit)
-    if not fits and time_limit > 0:
+    if not fits and time_limit > 0 and budget >= min_budget(graph):  # below it no plan fits
         # at least a quarter of the time, even where the first greedy variant overran its half
         deadline = max(t0 + time_limit, time.perf_counter() + time_limit / 4)
         plan, fits = anneal_excess(graph, budget, plan, deadline=deadline, seed=seed)
