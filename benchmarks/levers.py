@@ -9,6 +9,7 @@ to best and wall time, and the wall-time ratio to the default.
     python benchmarks/levers.py                       # the default instance set, 10 s each
     python benchmarks/levers.py --time-limit 20 --paper-dir ../shared/graphs/paper
     python benchmarks/levers.py --set large --time-limit 60 --variants "default,no neighbourhood search"
+    python benchmarks/levers.py --only rl1 --repeats 3 --variants "default,no stage cuts"
 
 The ``large`` set (generated 500-node graphs at the paper's n = 500 width, the two seeds
 not proven within 60 s, and RL2 at 117,472) is where the solve runs to its limit, so its ratio is the TDI excess
@@ -48,10 +49,11 @@ def main() -> None:
     ap.add_argument("--repeats", type=int, default=1, help="runs per cell; the table shows the median wall time")
     ap.add_argument("--set", choices=("paper", "large"), default="paper", help="instance set (default paper)")
     ap.add_argument("--variants", help="comma-separated variant labels (default: all)")
+    ap.add_argument("--only", default="", help="only the instances whose name holds this text")
     args = ap.parse_args()
     wanted = args.variants.split(",") if args.variants else [label for label, _, _ in VARIANTS]
     rows = []
-    for stem, budget in INSTANCES if args.set == "paper" else LARGE:
+    for stem, budget in (i for i in (INSTANCES if args.set == "paper" else LARGE) if args.only in i[0]):
         graph = stem if ":" in stem else str(Path(args.paper_dir) / f"{stem}.json")
         for label, opts, bopts in (v for v in VARIANTS if v[0] in wanted):  # options reach remat.solve: warm_start is its own switch
             grid = Grid(graphs=(graph,), budgets=(budget,), time_limits=(args.time_limit,), threads=args.threads,
