@@ -84,7 +84,6 @@ def test_improve_plan_never_returns_a_dearer_plan():
     assert verify(g, schedule_from_computes(g, plan_sequence(g.n, better)), budget).valid
 
 
-
 def _excess(graph: Graph, budget: int, plan) -> int:
     ev = _Evaluator(graph, budget)
     return ev.excess(ev.profile(plan_sequence(graph.n, plan))[0])

@@ -57,8 +57,9 @@ LEGACY_OPTIONS: dict[str, dict[str, str]] = {
 }
 
 # Pyomo's current-API solver names (pyomo.contrib.solver), known without importing pyomo.
-HIGHS_LOGGER = "pyomo.contrib.solver.solvers.highs"
 V2_SOLVERS = frozenset({"highs", "gurobi_direct", "gurobi_persistent", "scip_direct", "scip_persistent"})
+# The logger of Pyomo's HiGHS interface, which warns of the status HiGHS ends with after Ctrl-C.
+HIGHS_LOGGER = "pyomo.contrib.solver.solvers.highs"
 
 
 class PyomoBackend:
@@ -341,21 +342,15 @@ def _reset_highs_threads() -> None:
 def _without(text: str, logger: str):
     """Within the block, ``logger`` drops the records whose message holds ``text``."""
     log = logging.getLogger(logger)
-    drop = _Drop(text)
-    log.addFilter(drop)
+
+    def keep(record: logging.LogRecord) -> bool:
+        return text not in record.getMessage()
+
+    log.addFilter(keep)
     try:
         yield
     finally:
-        log.removeFilter(drop)
-
-
-class _Drop(logging.Filter):
-    def __init__(self, text: str) -> None:
-        super().__init__()
-        self.text = text
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        return self.text not in record.getMessage()
+        log.removeFilter(keep)
 
 
 @contextmanager
