@@ -107,11 +107,19 @@ def test_ctrl_c_stops_highs_and_keeps_its_incumbent(ctrl_c_reaches_python):
 
 
 def test_ctrl_c_during_the_neighbourhood_search_keeps_its_best_schedule(ctrl_c_reaches_python):
-    """lns_after=0 hands over to the neighbourhood search at the first incumbent; Ctrl-C lands there."""
-    timer = threading.Timer(3.0, os.kill, (os.getpid(), signal.SIGINT))
-    timer.start()
+    """lns_after=0 hands over to the neighbourhood search at the first incumbent; Ctrl-C lands there,
+    a second after it (a timer from the start could land in the warm start, before any incumbent)."""
+    timer = threading.Timer(1.0, os.kill, (os.getpid(), signal.SIGINT))
+    started: list[bool] = []
+
+    def start_the_timer_at_the_first_incumbent(p):
+        if p.objective is not None and not started:
+            started.append(True)
+            timer.start()
+
     try:
-        r = solve(GRAPH, BUDGET, backend="cpsat", time_limit=60, threads=1, backend_options={"lns_after": 0.0})
+        r = solve(GRAPH, BUDGET, backend="cpsat", time_limit=60, threads=1, backend_options={"lns_after": 0.0},
+                  on_progress=start_the_timer_at_the_first_incumbent)
     finally:
         timer.cancel()
     assert r.interrupted and r.status == Status.FEASIBLE and "neighbourhoods" in r.message
