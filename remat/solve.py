@@ -6,10 +6,13 @@ builder adds the frees, and the independent verifier replays the schedule.
 A schedule that fails verification raises :class:`VerificationFailed`: it is a
 bug, never handed out.
 
-Warm start: by default the cheapest baseline schedule (:mod:`remat.baselines`)
-that fits the budget and that the formulation can express is handed to the
-backend as a hint. A baseline given as the formulation (``"chen-sqrt"``, ...)
-runs directly, without a backend.
+Warm start: by default the formulation's own warm start (when it has one,
+``Built.info["warm_start"]``) and the cheapest baseline schedule
+(:mod:`remat.baselines`) that fits the budget and that the formulation can
+express compete; the cheaper fitting one is handed to the backend as a hint
+(an over-budget own start when nothing fits: a two-phase backend minimises the
+peak from it). A baseline given as the formulation (``"chen-sqrt"``, ...) runs
+directly, without a backend.
 """
 
 from __future__ import annotations

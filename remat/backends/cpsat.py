@@ -160,7 +160,7 @@ class CpSatBackend:
         code, interrupted = _solve_interruptibly(solver, cp, recorder, stop_when=stop_for_lns)
         lns_run = None
         if stop_for_lns is not None and code == cp_model.FEASIBLE and not interrupted:
-            values = {v: int(solver.value(x)) for v, x in native.items()}
+            values = _values(solver, native)
             lns_run = self._neighbourhoods(cp, native, search, values, solver.objective_value,  # type: ignore[arg-type]
                                            options, extra, deadline, recorder)  # type: ignore[arg-type]
             interrupted = lns_run.interrupted
@@ -182,7 +182,7 @@ class CpSatBackend:
             message = (f"{'OPTIMAL' if status == Status.OPTIMAL else 'FEASIBLE'} after {lns_run.searched} "
                        f"neighbourhoods ({lns_run.improved} improved)")
         elif status.has_schedule:
-            values = {v: int(solver.value(x)) for v, x in native.items()}
+            values = _values(solver, native)
             objective = solver.objective_value
             bound = solver.best_objective_bound
         elif status == Status.UNKNOWN:
@@ -220,7 +220,7 @@ class CpSatBackend:
             code, out.interrupted = _solve_interruptibly(solver, sub)
             better = code in (cp_model.OPTIMAL, cp_model.FEASIBLE) and solver.objective_value < out.objective
             if better:
-                out.values = {v: int(solver.value(x)) for v, x in native.items()}
+                out.values = _values(solver, native)
                 out.objective = solver.objective_value
                 out.improved += 1
                 recorder.record(out.objective)
@@ -275,7 +275,7 @@ class CpSatBackend:
             return False
         if code not in (cp_model.OPTIMAL, cp_model.FEASIBLE):
             return None
-        values = {v: int(solver.value(x)) for v, x in native.items()}
+        values = _values(solver, native)
         if values["peak"] > capacity and stop is not None and phase_end is not None:
             out = self._neighbourhoods(cp, native, search, values, values["peak"], quiet, extra, phase_end,  # type: ignore[arg-type]
                                        recorder, target=capacity)
@@ -285,6 +285,11 @@ class CpSatBackend:
                 return False
             values = out.values
         return {v: x for v, x in values.items() if v != "peak"} if values["peak"] <= capacity else None
+
+
+def _values(solver: Any, native: dict) -> dict[Var, int]:
+    """The solver's values of every IR variable (``native`` maps IR variables to CP-SAT expressions)."""
+    return {v: int(solver.value(x)) for v, x in native.items()}
 
 
 def _stall_rule(recorder: "_Recorder", deadline: float | None, lns_after: float) -> Callable[[], bool] | None:

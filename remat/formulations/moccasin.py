@@ -95,10 +95,9 @@ class Moccasin:
     ``Built.info["warm_start"](time_limit=None)`` returns a compute sequence
     of this model from :mod:`remat.formulations.moccasin_warmstart` and
     whether it fits the budget, spending up to ``min(n / 50, time_limit /
-    5)`` seconds on the greedy portfolio and, on graphs of 200 nodes or
-    more, on randomised greedy restarts (on generated 1000-node graphs at
-    90%, 20 s of restarts instead of 5 s take the start from 1.64% to 0.86%,
-    4.61% to 4.22% and 1.29% to 0.96% TDI, seeds 0 to 2).
+    5)`` seconds on the greedy portfolio, the annealing where the greedy is
+    stuck over the budget and, on graphs of 200 nodes or more, ruin and
+    repair (what each part contributes: docs/performance.md).
     """
 
     name = "moccasin"

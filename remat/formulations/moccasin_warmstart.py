@@ -1,4 +1,4 @@
-"""A fast warm start for the stage-restricted Moccasin model: a greedy portfolio, then greedy restarts.
+"""A fast warm start for the stage-restricted Moccasin model: a greedy portfolio, annealing, ruin and repair.
 
 A *plan* gives each node at most one recomputation stage (``rec[v] = s`` with
 ``v < s``): stage ``s`` recomputes its planned nodes in index order, then
