@@ -23,7 +23,7 @@ from typing import Any, Callable, Sequence
 
 from remat.backends import Backend, Progress, SolveOptions, get_backend
 from remat.errors import BudgetError, VerificationFailed
-from remat.formulations import Formulation, get_formulation
+from remat.formulations import Formulation, WarmStartInterrupted, get_formulation
 from remat.graph import Graph, no_remat_peak
 from remat.schedule import Schedule, schedule_from_computes
 from remat.status import Status
@@ -116,7 +116,11 @@ def solve(graph: Graph, budget: int, *, backend: "str | Backend" = "cpsat",
         # The formulation's own heuristic first, when it has one; the baselines then get a tenth of
         # the time limit (they stop between baselines), a fiftieth when the own start already fits:
         # on random layered graphs of 1000 nodes none of them fits, and they would use it all.
-        own = built.info["warm_start"](time_limit=time_limit) if "warm_start" in built.info else None
+        try:
+            own = built.info["warm_start"](time_limit=time_limit) if "warm_start" in built.info else None
+        except WarmStartInterrupted as stop:
+            return _interrupted_warm_start(graph, budget, stop.sequence, t0, form.name,
+                                           getattr(solver, "name", type(solver).__name__))
         share = 0.02 if own is not None and own[1] else 0.1
         deadline = None if time_limit is None else time.perf_counter() + share * max(0.0, time_limit - build_time)
         hint_name, hint_values = best_warm_start(graph, budget, built.encode, deadline=deadline)
@@ -170,6 +174,24 @@ def solve(graph: Graph, budget: int, *, backend: "str | Backend" = "cpsat",
                   time_to_first=first[0] if first else raw.time_to_best, warm_start=hint_name,
                   interrupted=raw.interrupted, unproven_reason=reason if status == Status.FEASIBLE else "",
                   hint_time=hint_time)
+
+
+def _interrupted_warm_start(graph: Graph, budget: int, sequence: Sequence[int], t0: float, formulation: str,
+                            backend: str) -> Result:
+    """Ctrl-C during the formulation's warm start, which had a sequence within the budget: that
+    sequence, verified, is the result (FEASIBLE, interrupted); the backend never ran."""
+    draft = schedule_from_computes(graph, sequence)
+    report = verify(graph, draft, budget)
+    if not report.valid:
+        raise VerificationFailed(f"{formulation}: the warm start's schedule is invalid: "
+                                 + "; ".join(map(str, report.violations[:3])))
+    wall = time.perf_counter() - t0
+    return Result(status=Status.FEASIBLE, schedule=_with_replayed_claims(draft, report, Status.FEASIBLE),
+                  objective=report.total_cost, bound=graph.total_cost, wall_time=wall, report=report,
+                  budget=budget, graph=graph.name, formulation=formulation, backend=backend, time_to_best=wall,
+                  total_cost=graph.total_cost, warm_start="formulation", interrupted=True, hint_time=wall,
+                  message="interrupted during the warm start",
+                  unproven_reason="interrupted during the warm start: its best schedule so far")
 
 
 def _with_replayed_claims(schedule: Schedule, report: Report, status: Status) -> Schedule:

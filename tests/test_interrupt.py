@@ -172,6 +172,77 @@ def test_ctrl_c_before_any_incumbent_exits_130_and_writes_nothing(tmp_path, caps
     assert not out.exists() and capsys.readouterr().err == "remat: interrupted\n"
 
 
+# ------------------------------------------------- Ctrl-C during the warm start
+def _ctrl_c_at_repair_call(monkeypatch, k: int) -> list[int]:
+    """Make the warm start's k-th repair (greedy variant or ruin-and-repair round) raise
+    KeyboardInterrupt, as a Ctrl-C landing there would; returns the call counter."""
+    from remat.formulations import moccasin_warmstart
+
+    calls = [0]
+    real = moccasin_warmstart._repair
+
+    def repair(*args, **kwargs):
+        calls[0] += 1
+        if calls[0] == k:
+            raise KeyboardInterrupt
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(moccasin_warmstart, "_repair", repair)
+    return calls
+
+
+def _cost(graph, sequence) -> int:
+    return sum(graph.cost[v] for v in sequence)
+
+
+def test_ctrl_c_in_the_warm_start_hands_out_its_cheapest_fitting_plan(monkeypatch):
+    from remat.formulations import WarmStartInterrupted
+    from remat.formulations.moccasin_warmstart import greedy_plan, plan_sequence
+    from remat.schedule import schedule_from_computes
+
+    portfolio, fits = greedy_plan(GRAPH, BUDGET)  # every variant, no time limit: deterministic
+    assert fits
+    calls = _ctrl_c_at_repair_call(monkeypatch, 20)  # 11 greedy variants, then ruin-and-repair rounds
+    from remat.formulations.moccasin_warmstart import warm_start_sequence
+
+    with pytest.raises(WarmStartInterrupted) as stop:
+        warm_start_sequence(GRAPH, BUDGET, time_limit=600, improve=True)
+    assert calls[0] == 20
+    report = verify(GRAPH, schedule_from_computes(GRAPH, stop.value.sequence), BUDGET)
+    assert report.valid
+    assert _cost(GRAPH, stop.value.sequence) <= _cost(GRAPH, plan_sequence(GRAPH.n, portfolio))
+
+
+def test_ctrl_c_in_the_first_greedy_variant_has_no_plan_to_hand_out(monkeypatch):
+    from remat.formulations import WarmStartInterrupted
+    from remat.formulations.moccasin_warmstart import warm_start_sequence
+
+    _ctrl_c_at_repair_call(monkeypatch, 1)
+    with pytest.raises(KeyboardInterrupt) as stop:
+        warm_start_sequence(GRAPH, BUDGET, time_limit=600)
+    assert not isinstance(stop.value, WarmStartInterrupted)
+
+
+def test_ctrl_c_in_the_warm_start_of_remat_solve_writes_its_plan_and_exits_130(monkeypatch, tmp_path, capsys):
+    """Found: a Ctrl-C in the warm start (up to 20 s on 1000 nodes) exited 130 with nothing written,
+    even where the greedy already had a schedule within the budget."""
+    from remat.backends.cpsat import CpSatBackend
+
+    def must_not_run(*a, **k):
+        raise AssertionError("the backend ran after a Ctrl-C in the warm start")
+
+    monkeypatch.setattr(CpSatBackend, "solve", must_not_run)
+    _ctrl_c_at_repair_call(monkeypatch, 3)  # in the third greedy variant: the first one's plan fits
+    graph_file, out = tmp_path / "graph.json", tmp_path / "out.json"
+    GRAPH.save(graph_file)
+    code = main(["solve", str(graph_file), "--budget", str(BUDGET), "--time-limit", "60", "-q", "-o", str(out)])
+    printed = capsys.readouterr().out
+    assert code == EXIT_INTERRUPTED
+    assert "interrupted (Ctrl-C): best verified incumbent so far" in printed and "status feasible" in printed
+    schedule = load_schedule(out)
+    assert schedule.status == "feasible" and verify(GRAPH, schedule, BUDGET).valid
+
+
 # ----------------------------------------------------------------- atomic -o
 @pytest.mark.parametrize("failing", ["os.fsync", "os.replace"])
 def test_a_failed_write_leaves_the_old_file_whole_and_no_temporary(tmp_path, monkeypatch, failing):

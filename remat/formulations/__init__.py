@@ -1,6 +1,7 @@
 """Formulations: each builds a solver-neutral model (:mod:`remat.formulations.ir`) from a graph."""
 
-from remat.formulations.base import Built, Formulation, formulation_names, get_formulation, register_formulation
+from remat.formulations.base import (Built, Formulation, WarmStartInterrupted, formulation_names, get_formulation,
+                                     register_formulation)
 from remat.formulations.moccasin import Moccasin
 from remat.formulations.checkmate import Checkmate
 from remat.formulations.moccasin_free import MoccasinFree
@@ -19,5 +20,5 @@ def _register_baselines() -> None:
 
 _register_baselines()
 
-__all__ = ["Built", "Checkmate", "Formulation", "Moccasin", "MoccasinFree", "formulation_names", "get_formulation",
-           "register_formulation"]
+__all__ = ["Built", "Checkmate", "Formulation", "Moccasin", "MoccasinFree", "WarmStartInterrupted", "formulation_names",
+           "get_formulation", "register_formulation"]

@@ -31,6 +31,19 @@ class Built:
     info: dict[str, Any] = field(default_factory=dict)
 
 
+class WarmStartInterrupted(KeyboardInterrupt):
+    """Ctrl-C during a formulation's warm start (``Built.info["warm_start"]``) after it had found a
+    compute sequence within the budget: ``sequence`` is the cheapest such one so far.
+
+    A KeyboardInterrupt, so a caller that does not look for it stops as before;
+    :func:`remat.solve` hands the sequence out, verified, as the interrupted solve's schedule.
+    """
+
+    def __init__(self, sequence: Sequence[int]) -> None:
+        super().__init__("interrupted during the warm start")
+        self.sequence = list(sequence)
+
+
 class Formulation(Protocol):
     name: str
 

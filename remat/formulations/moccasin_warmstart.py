@@ -43,6 +43,7 @@ import random
 import time
 from typing import Sequence
 
+from remat.formulations.base import WarmStartInterrupted
 from remat.graph import Graph, min_budget
 
 Plan = dict[int, int]  # node -> stage of its one recomputation
@@ -261,7 +262,20 @@ def plan_cost(graph: Graph, plan: Plan) -> float:
     return sum(graph.cost[v] for v in plan)
 
 
-def greedy_plan(graph: Graph, budget: int, *, time_limit: float | None = None) -> tuple[Plan, bool]:
+class _Cheapest:
+    """The cheapest fitting plan offered so far: what a Ctrl-C during the warm start hands out."""
+
+    def __init__(self, graph: Graph) -> None:
+        self.graph = graph
+        self.plan: Plan | None = None
+
+    def offer(self, plan: Plan) -> None:
+        if self.plan is None or plan_cost(self.graph, plan) < plan_cost(self.graph, self.plan):
+            self.plan = plan
+
+
+def greedy_plan(graph: Graph, budget: int, *, time_limit: float | None = None,
+                _kept: _Cheapest | None = None) -> tuple[Plan, bool]:
     """The cheapest plan over the greedy variants of :data:`PORTFOLIO` tried within ``time_limit``
     seconds (at least the first is always tried), and whether it fits; a plan that does not fit
     is the first variant's best effort."""
@@ -269,6 +283,8 @@ def greedy_plan(graph: Graph, budget: int, *, time_limit: float | None = None) -
     deadline = None if time_limit is None else time.perf_counter() + time_limit
     best, best_fits = _repair(graph, ev, {}, None, None, candidates=PORTFOLIO[0][0], alpha=PORTFOLIO[0][1])
     for candidates, alpha in PORTFOLIO[1:]:
+        if best_fits and _kept is not None:
+            _kept.offer(best)
         if deadline is not None and time.perf_counter() > deadline:
             break
         plan, fits = _repair(graph, ev, {}, None, deadline, candidates=candidates, alpha=alpha)
@@ -277,7 +293,8 @@ def greedy_plan(graph: Graph, budget: int, *, time_limit: float | None = None) -
     return best, best_fits
 
 
-def improve_plan(graph: Graph, budget: int, plan: Plan, *, time_limit: float, seed: int = 0) -> Plan:
+def improve_plan(graph: Graph, budget: int, plan: Plan, *, time_limit: float, seed: int = 0,
+                 _kept: _Cheapest | None = None) -> Plan:
     """Ruin and repair until ``time_limit`` seconds have passed; never returns a dearer plan.
 
     Each round drops the ``k`` recomputations (``k`` drawn from 1..6) whose
@@ -302,6 +319,8 @@ def improve_plan(graph: Graph, budget: int, plan: Plan, *, time_limit: float, se
             current, current_cost = trial, plan_cost(graph, trial)
             if current_cost < best_cost:
                 best, best_cost = current, current_cost
+                if _kept is not None:
+                    _kept.offer(best)
     return best
 
 
@@ -317,14 +336,26 @@ def warm_start_sequence(graph: Graph, budget: int, *, time_limit: float = 0.0, i
     when ``improve`` and the plan fits. A sequence that still does not fit
     is the search's best effort: a start for minimising the peak (two-phase
     solve).
+
+    Ctrl-C (KeyboardInterrupt) once a fitting plan exists raises
+    :class:`~remat.formulations.base.WarmStartInterrupted` with the cheapest
+    one so far; before that, the KeyboardInterrupt itself.
     """
     t0 = time.perf_counter()
-    plan, fits = greedy_plan(graph, budget, time_limit=time_limit / 2 if improve else time_limit)
-    if not fits and time_limit > 0 and budget >= min_budget(graph):  # below it no plan fits
-        # at least a quarter of the time, even where the first greedy variant overran its half
-        deadline = max(t0 + time_limit, time.perf_counter() + time_limit / 4)
-        plan, fits = anneal_excess(graph, budget, plan, deadline=deadline, seed=seed)
-    rest = time_limit - (time.perf_counter() - t0)
-    if fits and improve and rest > 0:
-        plan = improve_plan(graph, budget, plan, time_limit=rest, seed=seed)
+    kept = _Cheapest(graph)
+    try:
+        plan, fits = greedy_plan(graph, budget, time_limit=time_limit / 2 if improve else time_limit, _kept=kept)
+        if not fits and time_limit > 0 and budget >= min_budget(graph):  # below it no plan fits
+            # at least a quarter of the time, even where the first greedy variant overran its half
+            deadline = max(t0 + time_limit, time.perf_counter() + time_limit / 4)
+            plan, fits = anneal_excess(graph, budget, plan, deadline=deadline, seed=seed)
+        if fits:
+            kept.offer(plan)
+        rest = time_limit - (time.perf_counter() - t0)
+        if fits and improve and rest > 0:
+            plan = improve_plan(graph, budget, plan, time_limit=rest, seed=seed, _kept=kept)
+    except KeyboardInterrupt:
+        if kept.plan is None:
+            raise
+        raise WarmStartInterrupted(plan_sequence(graph.n, kept.plan)) from None
     return plan_sequence(graph.n, plan), fits
