@@ -17,7 +17,7 @@ from remat.solve import solve
 from remat.status import Status
 from remat.verify import verify
 from remat.formulations.ir import violations
-from remat.testing import earliest_free_peak, staged_sequences
+from remat.testing import earliest_free_peak, graphs, staged_sequences
 from remat.testing import staged_optimum as brute_force
 from tests.test_solve_cpsat import small_dags
 
@@ -87,6 +87,33 @@ def test_improve_plan_never_returns_a_dearer_plan():
 def _excess(graph: Graph, budget: int, plan) -> int:
     ev = _Evaluator(graph, budget)
     return ev.excess(ev.profile(plan_sequence(graph.n, plan))[0])
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(graph=graphs(min_nodes=1, max_nodes=10), data=st.data())
+def test_the_warm_start_memory_profile_is_the_verifier_replay(graph, data):
+    """The warm start's evaluator (numpy, or plain Python where sums could overflow 64 bits) gives the
+    memory at every computation that the verifier measures, for any number of recomputations."""
+    seq = list(range(graph.n))
+    for _ in range(data.draw(st.integers(0, 8))):
+        v = data.draw(st.integers(0, graph.n - 1))
+        seq.insert(data.draw(st.integers(seq.index(v) + 1, len(seq))), v)
+    schedule = schedule_from_computes(graph, seq)
+    report = verify(graph, schedule)
+    at_compute = [m for step, m in zip(schedule.steps, report.memory_profile) if step.op == "compute"]
+    ev = _Evaluator(graph, 0)
+    assert ev.profile(seq)[0] == at_compute
+    if ev.vectorised:
+        assert ev.profile(seq) == ev._profile_python(seq)  # last reads too
+        assert ev._profile_python(seq)[0] == at_compute
+
+
+def test_the_warm_start_memory_profile_does_not_overflow_64_bits():
+    big = 2**62  # numpy's int64 would wrap at the second tensor
+    g = Graph.from_edges([(0, 1), (1, 2), (0, 2)], cost={0: 1, 1: 1, 2: 1}, mem={0: big, 1: big, 2: big})
+    ev = _Evaluator(g, 0)
+    assert not ev.vectorised
+    assert ev.profile([0, 1, 0, 2])[0] == [big, 2 * big, 2 * big, 3 * big]
 
 
 @settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.too_slow])
