@@ -108,6 +108,19 @@ def test_the_warm_start_memory_profile_is_the_verifier_replay(graph, data):
         assert ev._profile_python(seq)[0] == at_compute
 
 
+def test_the_greedy_recomputes_early_where_the_inputs_are_still_resident():
+    """Found by search over small generated graphs: recomputing only in the stage of the next read,
+    the greedy recomputed nodes 0 and 4 in stage 8 (806 units); recomputing node 3 in stage 7, where
+    its inputs are still resident, with node 0 in stage 8 costs 714, the proven optimum."""
+    g = random_layered(10, seed=81)
+    budget = int(0.8 * no_remat_peak(g))
+    plan, fits = greedy_plan(g, budget)
+    optimum = solve(g, budget, time_limit=60, warm_start=False)
+    assert fits and optimum.status == Status.OPTIMAL
+    assert g.total_cost + plan_cost(g, plan) == optimum.objective
+    assert verify(g, schedule_from_computes(g, plan_sequence(g.n, plan)), budget).valid
+
+
 def test_the_warm_start_memory_profile_does_not_overflow_64_bits():
     big = 2**62  # numpy's int64 would wrap at the second tensor
     g = Graph.from_edges([(0, 1), (1, 2), (0, 2)], cost={0: 1, 1: 1, 2: 1}, mem={0: big, 1: big, 2: big})

@@ -13,7 +13,10 @@ so its memory profile decides its feasibility.
   variants of that rule is tried, the cheapest result kept): a tensor resident at the
   worst step and not read there is dropped and recomputed in the stage of
   its next read; inputs that would otherwise have to stay resident until
-  then may be recomputed with it. Unneeded recomputations are removed at
+  then may be recomputed with it, or it may be recomputed earlier, in the
+  last stage where its inputs are all still resident (which keeps no input
+  longer: on the generated 500-node graph seed 1 at 90% the first variant
+  goes from 1.317% to 1.101% TDI). Unneeded recomputations are removed at
   the end, dearest first.
 * :func:`anneal_excess` takes over where the greedy got stuck: simulated
   annealing on the excess memory, whose moves add a recomputation (of a
@@ -192,13 +195,19 @@ def _repair(graph: Graph, ev: _Evaluator, plan: Plan, rng: random.Random | None,
             r = _next_read(seq, preds, q, worst, last_read[q])
             s = stage_of[r]
             stage_start = min(p for p in range(r + 1) if stage_of[p] == s)
-            groups = [[x]]
-            dead = [z for z in preds[x] if last_read[_latest_before(seq, z, stage_start)] < stage_start]
+            groups = [([x], s)]
+            input_ends = {z: last_read[_latest_before(seq, z, stage_start)] for z in preds[x]}
+            dead = [z for z, end in input_ends.items() if end < stage_start]
             if dead and all(z not in plan and graph.recomputable[z] for z in dead):
-                groups.append([x] + dead)
-            for group in groups:
+                groups.append(([x] + dead, s))
+            if dead:
+                # or earlier, in the last stage its inputs are all still resident: no input kept longer
+                alive = stage_of[min(input_ends.values())]
+                if stage_of[worst] < alive < s:
+                    groups.append(([x], alive))
+            for group, at in groups:
                 trial = dict(plan)
-                trial.update((y, s) for y in group)
+                trial.update((y, at) for y in group)
                 tseq = plan_sequence(n, trial)
                 tprof, tlast = ev.profile(tseq)
                 tex = ev.excess(tprof)
