@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
 from remat.backends import SolveOptions, get_backend
@@ -81,6 +81,19 @@ def test_improve_plan_never_returns_a_dearer_plan():
     assert fits
     better = improve_plan(g, budget, plan, time_limit=0.5, seed=1)
     assert plan_cost(g, better) <= plan_cost(g, plan)
+    assert verify(g, schedule_from_computes(g, plan_sequence(g.n, better)), budget).valid
+
+
+@settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(n=st.integers(8, 60), seed=st.integers(0, 10_000), frac=st.floats(0.6, 0.95))
+def test_ruin_repair_and_stage_shifts_keep_the_plan_fitting_and_never_dearer(n, seed, frac):
+    g = random_layered(n, seed=seed)
+    budget = max(min_budget(g), int(frac * no_remat_peak(g)))
+    plan, fits = greedy_plan(g, budget, time_limit=0)
+    assume(fits)
+    better = improve_plan(g, budget, plan, time_limit=0.1, seed=seed)
+    assert plan_cost(g, better) <= plan_cost(g, plan)
+    assert all(v < s for v, s in better.items())
     assert verify(g, schedule_from_computes(g, plan_sequence(g.n, better)), budget).valid
 
 

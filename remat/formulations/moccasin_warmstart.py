@@ -363,35 +363,72 @@ def greedy_plan(graph: Graph, budget: int, *, time_limit: float | None = None,
     return best, best_fits
 
 
+# Memory above this share of the budget counts as pressure when a stage shift is weighed.
+PRESSURE_SHARE = 0.97
+
+
 def improve_plan(graph: Graph, budget: int, plan: Plan, *, time_limit: float, seed: int = 0,
                  _kept: _Cheapest | None = None) -> Plan:
-    """Ruin and repair until ``time_limit`` seconds have passed; never returns a dearer plan.
+    """Ruin and repair, interleaved with stage shifts, until ``time_limit`` seconds have passed;
+    never returns a dearer plan.
 
-    Each round drops the ``k`` recomputations (``k`` drawn from 1..6) whose
-    stages lie nearest that of one drawn at random, then re-adds
+    A ruin-and-repair round drops the ``k`` recomputations (``k`` drawn from
+    1..6) whose stages lie nearest that of one drawn at random, then re-adds
     recomputations with the greedy (a random variant, ties among the three
     best moves broken at random half of the time) until the plan fits. A
     repaired plan no dearer than the current one replaces it (equal cost
     too: a walk along the plateau); the cheapest plan seen is returned.
+
+    Half of the rounds instead move one recomputation to another stage, drawn
+    between its node and its last reader (the solver's schedules recompute
+    where no reader is). A shifted plan that still fits and whose pressure
+    (memory above :data:`PRESSURE_SHARE` of the budget, summed over the steps)
+    is no higher replaces the current one, pruned: lower pressure is room in
+    which a later repair needs fewer recomputations.
     """
     ev = _Evaluator(graph, budget)
     rng = random.Random(seed)
     deadline = time.perf_counter() + time_limit
     current, current_cost = plan, plan_cost(graph, plan)
+    current_pressure = _pressure(ev, graph.n, current)
     best, best_cost = current, current_cost
     while current and time.perf_counter() < deadline:
-        centre = current[rng.choice(list(current))]
-        ruined = sorted(current, key=lambda v: abs(current[v] - centre))[:rng.randint(1, 6)]
-        kept = {v: s for v, s in current.items() if v not in ruined}
-        trial, fits = _repair(graph, ev, kept, rng, deadline, candidates=rng.choice((4, 8, 16)),
-                              alpha=rng.uniform(0.5, 2.0))
-        if fits and plan_cost(graph, trial) <= current_cost:
-            current, current_cost = trial, plan_cost(graph, trial)
-            if current_cost < best_cost:
-                best, best_cost = current, current_cost
-                if _kept is not None:
-                    _kept.offer(best)
+        if rng.random() < 0.5:
+            shifted = _shifted(graph, ev, current, rng)
+            if shifted is None or _pressure(ev, graph.n, shifted) > current_pressure:
+                continue
+            current = _prune(graph, ev, shifted)
+        else:
+            centre = current[rng.choice(list(current))]
+            ruined = sorted(current, key=lambda v: abs(current[v] - centre))[:rng.randint(1, 6)]
+            kept = {v: s for v, s in current.items() if v not in ruined}
+            trial, fits = _repair(graph, ev, kept, rng, deadline, candidates=rng.choice((4, 8, 16)),
+                                  alpha=rng.uniform(0.5, 2.0))
+            if not fits or plan_cost(graph, trial) > current_cost:
+                continue
+            current = trial
+        current_cost, current_pressure = plan_cost(graph, current), _pressure(ev, graph.n, current)
+        if current_cost < best_cost:
+            best, best_cost = current, current_cost
+            if _kept is not None:
+                _kept.offer(best)
     return best
+
+
+def _shifted(graph: Graph, ev: _Evaluator, plan: Plan, rng: random.Random) -> Plan | None:
+    """``plan`` with one recomputation moved to a stage drawn between its node and its last reader,
+    or None when that plan does not fit (or there is no other stage)."""
+    v = rng.choice(list(plan))
+    stage = rng.randint(v + 1, max(graph.succs[v], default=v + 1))
+    if stage == plan[v]:
+        return None
+    trial = {**plan, v: stage}
+    return trial if ev.excess(ev.profile(plan_sequence(graph.n, trial))[0]) == 0 else None
+
+
+def _pressure(ev: _Evaluator, n: int, plan: Plan) -> float:
+    line = PRESSURE_SHARE * ev.budget
+    return sum(x - line for x in ev.profile(plan_sequence(n, plan))[0] if x > line)
 
 
 def warm_start_sequence(graph: Graph, budget: int, *, time_limit: float = 0.0, improve: bool = True,
