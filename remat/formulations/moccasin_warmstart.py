@@ -369,7 +369,7 @@ PRESSURE_SHARE = 0.97
 
 
 def improve_plan(graph: Graph, budget: int, plan: Plan, *, time_limit: float, seed: int = 0,
-                 _kept: _Cheapest | None = None) -> Plan:
+                 shift_share: float = 0.5, _kept: _Cheapest | None = None) -> Plan:
     """Ruin and repair, interleaved with stage shifts, until ``time_limit`` seconds have passed;
     never returns a dearer plan.
 
@@ -380,7 +380,7 @@ def improve_plan(graph: Graph, budget: int, plan: Plan, *, time_limit: float, se
     repaired plan no dearer than the current one replaces it (equal cost
     too: a walk along the plateau); the cheapest plan seen is returned.
 
-    Half of the rounds instead move one recomputation to another stage, drawn
+    A share ``shift_share`` of the rounds (default half) instead moves one recomputation to another stage, drawn
     between its node and its last reader (the solver's schedules recompute
     where no reader is). A shifted plan that still fits and whose pressure
     (memory above :data:`PRESSURE_SHARE` of the budget, summed over the steps)
@@ -394,7 +394,7 @@ def improve_plan(graph: Graph, budget: int, plan: Plan, *, time_limit: float, se
     current_pressure = _pressure(ev, graph.n, current)
     best, best_cost = current, current_cost
     while current and time.perf_counter() < deadline:
-        if rng.random() < 0.5:
+        if rng.random() < shift_share:
             shifted = _shifted(graph, ev, current, rng)
             if shifted is None or _pressure(ev, graph.n, shifted) > current_pressure:
                 continue
