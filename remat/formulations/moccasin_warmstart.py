@@ -395,8 +395,8 @@ def improve_plan(graph: Graph, budget: int, plan: Plan, *, time_limit: float, se
     best, best_cost = current, current_cost
     while current and time.perf_counter() < deadline:
         if rng.random() < shift_share:
-            shifted = _shifted(graph, ev, current, rng)
-            if shifted is None or _pressure(ev, graph.n, shifted) > current_pressure:
+            shifted, pressure = _shifted(graph, ev, current, rng)
+            if shifted is None or pressure > current_pressure:
                 continue
             current = _prune(graph, ev, shifted)
         else:
@@ -416,20 +416,26 @@ def improve_plan(graph: Graph, budget: int, plan: Plan, *, time_limit: float, se
     return best
 
 
-def _shifted(graph: Graph, ev: _Evaluator, plan: Plan, rng: random.Random) -> Plan | None:
+def _shifted(graph: Graph, ev: _Evaluator, plan: Plan, rng: random.Random) -> tuple[Plan | None, float]:
     """``plan`` with one recomputation moved to a stage drawn between its node and its last reader,
-    or None when that plan does not fit (or there is no other stage)."""
+    and its pressure; ``(None, 0)`` when that plan does not fit (or there is no other stage)."""
     v = rng.choice(list(plan))
     stage = rng.randint(v + 1, max(graph.succs[v], default=v + 1))
     if stage == plan[v]:
-        return None
+        return None, 0.0
     trial = {**plan, v: stage}
-    return trial if ev.excess(ev.profile(plan_sequence(graph.n, trial))[0]) == 0 else None
+    prof = ev.profile(plan_sequence(graph.n, trial))[0]
+    return (trial, _pressure_of(ev, prof)) if ev.excess(prof) == 0 else (None, 0.0)
 
 
 def _pressure(ev: _Evaluator, n: int, plan: Plan) -> float:
+    return _pressure_of(ev, ev.profile(plan_sequence(n, plan))[0])
+
+
+def _pressure_of(ev: _Evaluator, prof: Sequence[int]) -> float:
+    """Memory above :data:`PRESSURE_SHARE` of the budget, summed over the steps of a profile."""
     line = PRESSURE_SHARE * ev.budget
-    return sum(x - line for x in ev.profile(plan_sequence(n, plan))[0] if x > line)
+    return sum(x - line for x in prof if x > line)
 
 
 def warm_start_sequence(graph: Graph, budget: int, *, time_limit: float = 0.0, improve: bool = True,
