@@ -197,13 +197,12 @@ def _cost(graph, sequence) -> int:
 
 def test_ctrl_c_in_the_warm_start_hands_out_its_cheapest_fitting_plan(monkeypatch):
     from remat.formulations import WarmStartInterrupted
-    from remat.formulations.moccasin_warmstart import greedy_plan, plan_sequence
+    from remat.formulations.moccasin_warmstart import greedy_plan, plan_sequence, warm_start_sequence
     from remat.schedule import schedule_from_computes
 
     portfolio, fits = greedy_plan(GRAPH, BUDGET)  # every variant, no time limit: deterministic
     assert fits
     calls = _ctrl_c_at_repair_call(monkeypatch, 20)  # 11 greedy variants, then ruin-and-repair rounds
-    from remat.formulations.moccasin_warmstart import warm_start_sequence
 
     with pytest.raises(WarmStartInterrupted) as stop:
         warm_start_sequence(GRAPH, BUDGET, time_limit=600, improve=True)
