@@ -33,10 +33,11 @@ VARIANTS = [
     ("no warm start", {"warm_start": False}, {}),
     ("no neighbourhood search", {}, {"lns": False}),
     ("no stage cuts", {"stage_cuts": False}, {}),
+    ("no relaxation bound", {"lower_bound": False}, {}),
 ]
 
 LARGE = [(f"random_layered:n=500,width=0.36,seed={seed}", budget) for seed in (1, 2) for budget in ("90%", "80%")]
-LARGE.append(("rl2_random_layered_n250", "117472"))
+LARGE += [("rl2_random_layered_n250", "117472"), ("random_layered:n=500,width=0.36,seed=0", "90%")]
 INSTANCES = [("rl1_random_layered_n100", "80%"), ("vgg16_train", "80%"), ("vgg19_train", "80%"),
              ("segnet_train", "90%"), ("rl2_random_layered_n250", "132156"), ("rl2_random_layered_n250", "117472")]
 

@@ -24,6 +24,7 @@ from typing import Any, Callable, Sequence
 from remat.backends import Backend, Progress, SolveOptions, get_backend
 from remat.errors import BudgetError, VerificationFailed
 from remat.formulations import Formulation, WarmStartInterrupted, get_formulation
+from remat.formulations.ir import Linear
 from remat.graph import Graph, no_remat_peak
 from remat.schedule import Schedule, schedule_from_computes
 from remat.status import Status
@@ -54,6 +55,7 @@ class Result:
     hint_time: float = 0.0  # seconds spent finding and encoding the warm start
     interrupted: bool = False  # stopped by Ctrl-C: the schedule, if any, is the best incumbent so far
     unproven_reason: str = ""  # why a schedule is FEASIBLE rather than OPTIMAL, in words
+    bound_time: float = 0.0  # seconds spent on the formulation's relaxation (``lower_bound``)
 
     @property
     def gap(self) -> float | None:
@@ -79,7 +81,7 @@ class Result:
 def solve(graph: Graph, budget: int, *, backend: "str | Backend" = "cpsat",
           formulation: "str | Formulation" = "moccasin", time_limit: float | None = None,
           threads: int | None = None, max_copies: int = 2, seed: int = 0,
-          hint: Sequence[int] | None = None, warm_start: bool = True,
+          hint: Sequence[int] | None = None, warm_start: bool = True, lower_bound: bool | None = None,
           on_progress: Callable[[Progress], None] | None = None, log: bool = False,
           backend_options: dict[str, Any] | None = None, **formulation_options: Any) -> Result:
     """Find a minimum-cost schedule of ``graph`` within ``budget`` bytes.
@@ -87,6 +89,16 @@ def solve(graph: Graph, budget: int, *, backend: "str | Backend" = "cpsat",
     ``hint`` is a compute sequence (node indices) to warm-start from; with
     ``warm_start`` and no hint, the cheapest fitting baseline schedule that the
     formulation can encode is used (see :func:`best_warm_start`).
+    ``lower_bound``: before the backend runs, solve the formulation's
+    relaxation (``Built.info["relaxation"]``, when it has one) for a share
+    :data:`RELAXATION_SHARE` of the time left, at most
+    :data:`RELAXATION_MAX_SECONDS`, and add "objective >= its bound" to the
+    model: a valid row that lets the backend stop as soon as its incumbent
+    meets it (default ``None``: on graphs of :data:`RELAXATION_MIN_NODES`
+    nodes or more, where the backend's own search rarely proves optimality,
+    when the relaxation has at most :data:`RELAXATION_MAX_SIZE` variables of
+    recomputation, so that it pays within that time; ``True``: always;
+    ``False``: never).
     ``formulation`` may also name a baseline; it then runs without a backend.
 
     >>> from remat.generators import unet
@@ -127,6 +139,13 @@ def solve(graph: Graph, budget: int, *, backend: "str | Backend" = "cpsat",
         if own is not None:
             hint_name, hint_values = _own_warm_start(graph, built, own, hint_name, hint_values)
     hint_time = time.perf_counter() - t_hint
+    relaxed_bound, bound_time = None, 0.0
+    if "relaxation" in built.info and (graph.n >= RELAXATION_MIN_NODES if lower_bound is None else lower_bound):
+        left = None if time_limit is None else time_limit - (time.perf_counter() - t0)
+        relaxed_bound, bound_time = _bound_from_relaxation(built, left, threads,
+                                                           RELAXATION_MAX_SIZE if lower_bound is None else None)
+        if relaxed_bound is not None and on_progress is not None:
+            on_progress(Progress(time.perf_counter() - t0, None, relaxed_bound * built.cost_unit))
     unit = built.cost_unit
     first: list[float] = []
 
@@ -137,7 +156,7 @@ def solve(graph: Graph, budget: int, *, backend: "str | Backend" = "cpsat",
             on_progress(Progress(p.elapsed, None if p.objective is None else p.objective * unit,
                                  None if p.bound is None else p.bound * unit))
 
-    remaining = None if time_limit is None else max(0.0, time_limit - build_time - hint_time)
+    remaining = None if time_limit is None else max(0.0, time_limit - build_time - hint_time - bound_time)
     raw = solver.solve(built.model, SolveOptions(time_limit=remaining, threads=threads, seed=seed,
                                                  hint=hint_values, on_progress=scaled_progress, log=log,
                                                  extra=dict(backend_options or {})))
@@ -160,6 +179,8 @@ def solve(graph: Graph, budget: int, *, backend: "str | Backend" = "cpsat",
                                      + "; ".join(map(str, report.violations[:3])))
         objective = report.total_cost
     bound = None if raw.bound is None else raw.bound * unit
+    if relaxed_bound is not None and status != Status.INFEASIBLE:
+        bound = max(bound or 0, relaxed_bound * unit)
     if bound is not None and not built.exact_costs:
         bound = graph.total_cost  # a bound on the rounded costs says nothing exact; this one always holds
     if status != Status.INFEASIBLE:  # every schedule computes every node: total_cost is always a bound
@@ -173,7 +194,44 @@ def solve(graph: Graph, budget: int, *, backend: "str | Backend" = "cpsat",
                   message=raw.message, total_cost=graph.total_cost,
                   time_to_first=first[0] if first else raw.time_to_best, warm_start=hint_name,
                   interrupted=raw.interrupted, unproven_reason=reason if status == Status.FEASIBLE else "",
-                  hint_time=hint_time)
+                  hint_time=hint_time, bound_time=bound_time)
+
+
+# The relaxation step runs by default on graphs this large (smaller ones the backend proves itself),
+# with relaxations this small: RL2's have 1,200 and 2,961 recomputation variables and HiGHS bounds
+# them within 1 to 6 s; the generated 500-node graphs' at 90% have 3,900 to 18,000, and on the smallest
+# (seed 0, which CP-SAT proves optimal itself) the step cost 6 s of a 60 s solve and gave nothing
+# (docs/performance.md) ...
+RELAXATION_MIN_NODES = 200
+RELAXATION_MAX_SIZE = 3000
+# ... for this share of the time left, and at most this long.
+RELAXATION_SHARE = 0.2
+RELAXATION_MAX_SECONDS = 30.0
+
+
+def _bound_from_relaxation(built: Any, time_left: float | None, threads: int | None,
+                           max_size: int | None) -> tuple[int | None, float]:
+    """Solve the formulation's relaxation and add "objective >= its bound" to ``built.model``.
+
+    Returns the bound (model units; None when the relaxation gave none, or was over ``max_size``)
+    and the seconds spent. The row removes no schedule: the relaxation's optimum is at most the
+    model's (see the formulation).
+    """
+    from remat.bounds import relaxation_bound
+
+    t0 = time.perf_counter()
+    limit = (RELAXATION_MAX_SECONDS if time_left is None
+             else max(0.0, min(RELAXATION_MAX_SECONDS, RELAXATION_SHARE * time_left)))
+    objective = built.model.objective
+    relaxation = built.info["relaxation"](max_size=max_size) if objective is not None and limit > 0 else None
+    if relaxation is None:
+        return None, time.perf_counter() - t0
+    _, bound = relaxation_bound(relaxation, time_limit=limit, threads=threads)
+    if bound is not None and bound > objective.offset:
+        built.model.add(Linear(objective.terms, lb=bound - objective.offset))
+    else:
+        bound = None
+    return bound, time.perf_counter() - t0
 
 
 def _interrupted_warm_start(graph: Graph, budget: int, sequence: Sequence[int], t0: float, formulation: str,

@@ -107,3 +107,17 @@ def test_unproven_status_says_why(capsys, tmp_path):
     assert code == 0 and "costs rounded" in out and "time limit" not in out
     code, out, _ = run(capsys, "solve", "--example", "unet", "--budget", "90%", "--formulation", "chen-sqrt", "-q")
     assert code == 0 and "status feasible (chen-sqrt is a heuristic" in out and "time limit" not in out
+
+
+@pytest.mark.parametrize("flag, called", [("--lower-bound", True), ("--no-lower-bound", False), (None, False)])
+def test_lower_bound_flag_switches_the_relaxation_step(capsys, monkeypatch, flag, called):
+    import importlib
+
+    solve_module = importlib.import_module("remat.solve")  # the attribute remat.solve is the function
+    calls = []
+    real = solve_module._bound_from_relaxation
+    monkeypatch.setattr(solve_module, "_bound_from_relaxation", lambda *a: calls.append(a) or real(*a))
+    argv = ["solve", "--example", "unet", "--budget", "80%", "-q"] + ([flag] if flag else [])
+    code, out, _ = run(capsys, *argv)
+    assert code == 0 and "status optimal" in out
+    assert bool(calls) == called  # the bundled example has fewer than 200 nodes: off by default

@@ -33,6 +33,9 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--seed", type=seed_int, default=0, help="solver random seed (0 to 2**31 - 1)")
     p.add_argument("--no-warm-start", dest="warm_start", action="store_false",
                    help="do not hand the best fitting baseline schedule to the solver as a hint")
+    p.add_argument("--lower-bound", dest="lower_bound", action=argparse.BooleanOptionalAction, default=None,
+                   help="first bound the optimum with the formulation's relaxation (default: on graphs of "
+                        "200 nodes or more)")
     p.add_argument("-o", "--output", metavar="OUT.json", help="write the schedule (remat-schedule/1)")
     p.add_argument("--quiet", "-q", action="store_true", help="no live progress line")
     p.set_defaults(func=run)
@@ -47,7 +50,8 @@ def run(args: argparse.Namespace) -> int:
     with LiveLine(graph.total_cost, enabled=not args.quiet) as live:
         result = solve(graph, budget, backend=args.backend, formulation=args.formulation,
                        time_limit=args.time_limit, threads=args.threads, max_copies=args.max_copies,
-                       seed=args.seed, on_progress=live.update, warm_start=args.warm_start)
+                       seed=args.seed, on_progress=live.update, warm_start=args.warm_start,
+                       lower_bound=args.lower_bound)
     if result.schedule is not None and args.output:
         try:
             result.schedule.save(args.output)  # atomic: a temporary file, then a rename

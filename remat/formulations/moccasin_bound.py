@@ -1,0 +1,182 @@
+"""The gap relaxation: a lower bound on the stage-restricted Moccasin model with C = 2.
+
+Every schedule of that model (nodes first computed in the given order, stage
+``s`` closed by the first computation of node ``s``, at most one
+recomputation per node) satisfies the rows below, so the relaxation's
+optimum, or any bound on it, bounds the model's optimum from below. It is
+small (no time, no intervals) and a MILP solver closes it where the full
+model's search cannot: on RL2 at 132,156 it proves the 0.904% optimum in
+seconds, against 120 s for CP-SAT on the full model.
+
+Variables
+    ``y[v, r]``: node ``v`` is recomputed in stage ``r``, for ``r = s + 1``
+    with ``s`` a *constraint stage* (by default the stages whose first
+    computation is over the budget without recomputation) and ``v < s <
+    last_reader(v)``. A schedule's real stage ``r*`` stands for the latest
+    ``s + 1 <= r*``: the same constraint stages lie before both. At most one
+    ``y`` per node. ``e[u, s]``: a tensor whose last reader comes before
+    ``s`` is kept across ``s`` for a recomputation.
+
+Rows, at the first computation of each constraint stage ``s`` (memory
+within the budget there): ``base(s)``, the memory without recomputation
+(``s``, and every earlier node with a reader at or after ``s``), minus the
+*gaps*, plus the *extensions*:
+
+* a gap: node ``u`` with a reader at or after ``s``, not an input of ``s``,
+  is absent at ``s`` only when it is freed before ``s`` and recomputed after
+  it, by its next reader ``w >= s``: ``sum(y[u, r] for s < r <= w)``. (Its
+  stand-in stage lies in the same range, so the relaxation credits every
+  real gap.)
+* an extension: node ``u`` without a reader at or after ``s`` is resident at
+  ``s`` when a successor ``v`` of it is recomputed after ``s`` while ``u``
+  is not: ``e[u, s] >= sum(y[v, r] for r > s) - sum(y[u, r] for r > s)``
+  for each such ``v``. (Were ``u`` recomputed by stage ``s``, that copy
+  would have to stay until ``v``'s recomputation: resident at ``s`` too.)
+
+What it leaves out, and why it is only a bound: memory at the
+recomputations themselves, at the other stages, reads by recomputed nodes,
+and whether a gap can close (the inputs of ``u`` resident at its
+recomputation). Objective: the total cost plus the recomputations.
+
+>>> from remat.generators import linear
+>>> from remat.graph import no_remat_peak
+>>> g = linear(4)  # a training graph: 4 forward nodes, a loss, 4 backward nodes
+>>> budget = no_remat_peak(g) - 1024
+>>> relaxed = gap_relaxation(g, budget)
+>>> relaxed.stages == [s for s, m in enumerate(first_computation_memory(g)) if m > budget]
+True
+"""
+
+from __future__ import annotations
+
+import bisect
+from dataclasses import dataclass
+from typing import Sequence
+
+from remat.errors import FormulationError
+from remat.formulations.ir import BoolVar, Linear, Model
+from remat.formulations.scaling import scale_costs, scale_sizes
+from remat.graph import Graph
+
+
+@dataclass(frozen=True)
+class Relaxation:
+    """The gap relaxation's model; its objective times ``cost_unit`` is in the graph's cost unit.
+
+    ``infeasible_at`` names a constraint stage over the budget that no gap can relieve (the full
+    model is then infeasible too); ``stages`` are the constraint stages.
+    """
+
+    model: Model
+    cost_unit: float | int
+    exact_costs: bool
+    stages: list[int]
+    infeasible_at: int | None = None
+
+
+def first_computation_memory(graph: Graph) -> list[int]:
+    """Memory at each node's first computation when nothing is recomputed (the node, and every
+    earlier node read at or after it).
+
+    >>> from remat.graph import Graph
+    >>> g = Graph.from_edges([(0, 1), (1, 2), (0, 2)], cost={0: 1, 1: 1, 2: 1}, mem={0: 1, 1: 10, 2: 100})
+    >>> first_computation_memory(g)
+    [1, 11, 111]
+    """
+    n = graph.n
+    leaving: list[list[int]] = [[] for _ in range(n)]
+    memory, live = [], 0
+    for s in range(n):
+        memory.append(live + graph.mem[s])
+        for u in leaving[s]:
+            live -= graph.mem[u]
+        last = max(graph.succs[s], default=s)
+        if last > s:
+            live += graph.mem[s]
+            leaving[last].append(s)
+    return memory
+
+
+def constraint_stages(graph: Graph, budget: int, share: float = 1.0) -> list[int]:
+    """The stages whose first computation, without recomputation, is above ``share`` x ``budget``."""
+    return [s for s, memory in enumerate(first_computation_memory(graph)) if memory > share * budget]
+
+
+def relaxation_size(graph: Graph, budget: int, share: float = 1.0) -> int:
+    """The number of ``y`` variables of :func:`gap_relaxation` (its size grows with it), counted
+    without building it.
+
+    >>> from remat.generators import linear
+    >>> from remat.graph import no_remat_peak
+    >>> g = linear(4)
+    >>> relaxed = gap_relaxation(g, no_remat_peak(g) - 1024).model
+    >>> relaxation_size(g, no_remat_peak(g) - 1024) == sum(v.name.startswith("y") for v in relaxed.bool_vars)
+    True
+    """
+    stages = constraint_stages(graph, budget, share)
+    count = 0
+    for v in range(graph.n):
+        last = max(graph.succs[v], default=v)
+        if graph.recomputable[v] and last > v and v != graph.n - 1:
+            count += max(0, bisect.bisect_left(stages, last) - bisect.bisect_right(stages, v))
+    return count
+
+
+def gap_relaxation(graph: Graph, budget: int, *, share: float = 1.0,
+                   stages: Sequence[int] | None = None) -> Relaxation:
+    """The relaxation of the module docstring at ``stages`` (default: those whose memory without
+    recomputation is above ``share`` x ``budget``; more stages, a tighter and larger relaxation)."""
+    n = graph.n
+    if share <= 0:
+        raise FormulationError(f"gap relaxation: share must be positive, got {share}")
+    sizes = scale_sizes(graph.mem, budget)
+    mem, capacity = sizes.values, sizes.capacity
+    costs = scale_costs(graph.cost)
+    base = first_computation_memory(graph)
+    stages = sorted(set(constraint_stages(graph, budget, share) if stages is None else stages))
+    base = [b // sizes.unit for b in base]  # exact: every size is a multiple of the unit
+    succs = [sorted(graph.succs[u]) for u in range(n)]
+    last = [s[-1] if s else u for u, s in enumerate(succs)]
+    m = Model(f"gap relaxation[{graph.name}, budget={budget}]")
+
+    # y[v]: (stand-in stage, literal) pairs, ascending
+    y: dict[int, list[tuple[int, BoolVar]]] = {}
+    for v in range(n):
+        if graph.recomputable[v] and succs[v] and v != n - 1:
+            y[v] = [(s + 1, m.bool_var(f"y[{v},{s + 1}]")) for s in stages if v < s < last[v]]
+            if len(y[v]) > 1:
+                m.add(Linear(tuple((x, 1) for _, x in y[v]), ub=1))
+
+    def after(v: int, s: int) -> list[BoolVar]:
+        return [x for r, x in y.get(v, ()) if r > s]
+
+    infeasible_at = None
+    for s in stages:
+        inputs = set(graph.preds[s])
+        terms: list[tuple[BoolVar, int]] = []
+        for u in range(s):
+            if last[u] >= s:  # resident at s unless a gap covers s
+                if u in inputs or not mem[u]:
+                    continue
+                reader = succs[u][bisect.bisect_left(succs[u], s)]
+                terms.extend((x, -mem[u]) for r, x in y.get(u, ()) if s < r <= reader)
+            elif mem[u]:  # freed before s unless kept for a successor's recomputation
+                kept_for = [after(v, s) for v in succs[u] if v in y]
+                kept_for = [xs for xs in kept_for if xs]
+                if not kept_for:
+                    continue
+                e = m.bool_var(f"e[{u},{s}]")
+                own = tuple((x, 1) for x in after(u, s))
+                for xs in kept_for:
+                    m.add(Linear(((e, 1),) + tuple((x, -1) for x in xs) + own, lb=0))
+                terms.append((e, mem[u]))
+        room = capacity - base[s]
+        if not terms and room < 0:  # no gap can relieve stage s: the relaxation, and the model, are infeasible
+            infeasible_at = s
+            never = m.int_var(0, 0, f"stage {s} over the budget")
+            m.add(Linear(((never, 1),), lb=1))
+            break
+        if room < 0 or any(c > 0 for _, c in terms):
+            m.add(Linear(tuple(terms), ub=room))
+    m.minimize([(x, costs.values[v]) for v, xs in y.items() for _, x in xs], offset=sum(costs.values))
+    return Relaxation(m, costs.unit, costs.exact, stages, infeasible_at)

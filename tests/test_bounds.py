@@ -1,0 +1,112 @@
+"""The gap relaxation bounds the default model's optimum from below, never above it."""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from remat.bounds import gap_lower_bound
+from remat.formulations.moccasin_bound import first_computation_memory, gap_relaxation
+from remat.generators import random_layered
+from remat.graph import Graph, load_graph, no_remat_peak
+from remat.solve import solve
+from remat.status import Status
+from remat.testing import earliest_free_peak
+from remat.testing import staged_optimum as brute_force
+from tests.paper import paper_graph_path
+from tests.test_solve_cpsat import small_dags
+
+ALL_STAGES = 1e-9  # share: every stage with any memory gets a row (the tightest relaxation)
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(graph=small_dags(), frac=st.floats(0.3, 1.0), share=st.sampled_from([ALL_STAGES, 1.0]))
+def test_the_bound_never_exceeds_the_brute_force_optimum(graph, frac, share):
+    budget = int(frac * no_remat_peak(graph))
+    expected = brute_force(graph, budget)
+    bound = gap_lower_bound(graph, budget, backend="cpsat", time_limit=20, threads=1, share=share)
+    assert bound.status in (Status.OPTIMAL, Status.INFEASIBLE)
+    if bound.status == Status.INFEASIBLE:
+        assert expected is None and bound.value == math.inf
+    elif expected is not None:
+        assert graph.total_cost <= bound.value <= expected
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_the_bound_never_exceeds_the_proven_optimum_on_layered_graphs(seed):
+    g = random_layered(24, seed=seed)
+    budget = int(0.85 * no_remat_peak(g))
+    optimum = solve(g, budget, threads=2, time_limit=60)
+    assert optimum.status == Status.OPTIMAL
+    for backend in ("cpsat", "highs"):
+        bound = gap_lower_bound(g, budget, backend=backend, time_limit=30, share=ALL_STAGES)
+        assert bound.status == Status.OPTIMAL
+        assert g.total_cost <= bound.value <= optimum.objective
+
+
+def test_no_gap_can_relieve_a_stage_over_the_budget():
+    # 0 -> 2 and 1 -> 2: at 2's computation both inputs and 2 are resident whatever is recomputed
+    g = Graph.from_edges([(0, 2), (1, 2)], cost={0: 1, 1: 1, 2: 1}, mem={0: 2, 1: 2, 2: 2})
+    bound = gap_lower_bound(g, 5)
+    assert bound.status == Status.INFEASIBLE and bound.value == math.inf
+    assert solve(g, 5, time_limit=10).status == Status.INFEASIBLE
+
+
+def test_first_computation_memory_is_the_replayed_memory_without_recomputation():
+    g = random_layered(40, seed=3)
+    memory = first_computation_memory(g)
+    assert max(memory) == no_remat_peak(g) == earliest_free_peak(g, list(range(g.n)))
+    # memory at each first computation: the replay of the prefix ending there
+    for s in (0, 7, 20, 39):
+        resident = [u for u in range(s) if max(g.succs[u], default=u) >= s]
+        assert memory[s] == g.mem[s] + sum(g.mem[u] for u in resident)
+
+
+def test_the_default_stages_are_those_over_the_budget():
+    g = random_layered(60, seed=1)
+    budget = int(0.9 * no_remat_peak(g))
+    over = [s for s, m in enumerate(first_computation_memory(g)) if m > budget]
+    assert over and gap_relaxation(g, budget).stages == over
+
+
+def test_the_bound_proves_the_rl2_schedule_optimal():
+    """RL2 at 132,156: the relaxation's optimum equals the default solve's schedule (0.904% TDI), which
+    a 120 s CP-SAT proof on the full model (benchmarks/prove_rl2.py) also shows optimal."""
+    g = load_graph(paper_graph_path("rl2_random_layered_n250"))
+    result = solve(g, 132_156, time_limit=10)
+    assert result.report is not None and result.report.valid
+    bound = gap_lower_bound(g, 132_156, time_limit=60)
+    assert bound.status == Status.OPTIMAL
+    assert bound.value == result.objective
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(graph=small_dags(), frac=st.floats(0.3, 1.0))
+def test_the_solve_with_the_relaxation_row_keeps_the_brute_force_optimum(graph, frac):
+    budget = int(frac * no_remat_peak(graph))
+    expected = brute_force(graph, budget)
+    r = solve(graph, budget, threads=1, time_limit=20, lower_bound=True)
+    if expected is None:
+        assert r.status == Status.INFEASIBLE
+    else:
+        assert r.status == Status.OPTIMAL and r.objective == expected and r.bound == expected
+
+
+def test_the_relaxation_step_runs_by_default_only_on_large_graphs():
+    small = random_layered(30, seed=2)
+    budget = int(0.85 * no_remat_peak(small))
+    assert solve(small, budget, time_limit=20).bound_time == 0.0
+    forced = solve(small, budget, time_limit=20, lower_bound=True)
+    assert forced.bound_time > 0 and forced.status == Status.OPTIMAL
+    # more than two copies: the relaxation (one recomputation per node) would not bound the model
+    assert solve(small, budget, time_limit=20, lower_bound=True, max_copies=3).bound_time == 0.0
+
+
+def test_the_relaxation_row_proves_rl2_optimal_within_its_time_limit():
+    g = load_graph(paper_graph_path("rl2_random_layered_n250"))
+    r = solve(g, 132_156, time_limit=30)
+    assert r.bound_time > 0
+    assert r.status == Status.OPTIMAL and r.bound == r.objective and r.report.valid
