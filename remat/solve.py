@@ -81,7 +81,7 @@ class Result:
 def solve(graph: Graph, budget: int, *, backend: "str | Backend" = "cpsat",
           formulation: "str | Formulation" = "moccasin", time_limit: float | None = None,
           threads: int | None = None, max_copies: int = 2, seed: int = 0,
-          hint: Sequence[int] | None = None, warm_start: bool = True, lower_bound: bool | None = None,
+          hint: Sequence[int] | None = None, warm_start: bool = True, lower_bound: bool = False,
           on_progress: Callable[[Progress], None] | None = None, log: bool = False,
           backend_options: dict[str, Any] | None = None, **formulation_options: Any) -> Result:
     """Find a minimum-cost schedule of ``graph`` within ``budget`` bytes.
@@ -89,16 +89,14 @@ def solve(graph: Graph, budget: int, *, backend: "str | Backend" = "cpsat",
     ``hint`` is a compute sequence (node indices) to warm-start from; with
     ``warm_start`` and no hint, the cheapest fitting baseline schedule that the
     formulation can encode is used (see :func:`best_warm_start`).
-    ``lower_bound``: before the backend runs, solve the formulation's
-    relaxation (``Built.info["relaxation"]``, when it has one) for a share
-    :data:`RELAXATION_SHARE` of the time left, at most
+    ``lower_bound`` (default off): before the backend runs, solve the
+    formulation's relaxation (``Built.info["relaxation"]``, when it has one)
+    for a share :data:`RELAXATION_SHARE` of the time left, at most
     :data:`RELAXATION_MAX_SECONDS`, and add "objective >= its bound" to the
     model: a valid row that lets the backend stop as soon as its incumbent
-    meets it (default ``None``: on graphs of :data:`RELAXATION_MIN_NODES`
-    nodes or more, where the backend's own search rarely proves optimality,
-    when the relaxation has at most :data:`RELAXATION_MAX_SIZE` variables of
-    recomputation, so that it pays within that time; ``True``: always;
-    ``False``: never).
+    meets it (docs/performance.md measures when that pays).
+    ``on_progress`` receives each new incumbent and bound in the graph's cost
+    unit, ``elapsed`` counted from the start of the solve.
     ``formulation`` may also name a baseline; it then runs without a backend.
 
     >>> from remat.generators import unet
@@ -140,20 +138,21 @@ def solve(graph: Graph, budget: int, *, backend: "str | Backend" = "cpsat",
             hint_name, hint_values = _own_warm_start(graph, built, own, hint_name, hint_values)
     hint_time = time.perf_counter() - t_hint
     relaxed_bound, bound_time = None, 0.0
-    if "relaxation" in built.info and (graph.n >= RELAXATION_MIN_NODES if lower_bound is None else lower_bound):
+    if lower_bound and "relaxation" in built.info:
         left = None if time_limit is None else time_limit - (time.perf_counter() - t0)
-        relaxed_bound, bound_time = _bound_from_relaxation(built, left, threads,
-                                                           RELAXATION_MAX_SIZE if lower_bound is None else None)
+        relaxed_bound, bound_time = _bound_from_relaxation(built, left, threads)
         if relaxed_bound is not None and on_progress is not None:
             on_progress(Progress(time.perf_counter() - t0, None, relaxed_bound * built.cost_unit))
     unit = built.cost_unit
     first: list[float] = []
 
+    setup = time.perf_counter() - t0  # progress counts from the start of the solve, like the bound's event
+
     def scaled_progress(p: Progress) -> None:
         if p.objective is not None and not first:
             first.append(p.elapsed)
         if on_progress is not None:
-            on_progress(Progress(p.elapsed, None if p.objective is None else p.objective * unit,
+            on_progress(Progress(setup + p.elapsed, None if p.objective is None else p.objective * unit,
                                  None if p.bound is None else p.bound * unit))
 
     remaining = None if time_limit is None else max(0.0, time_limit - build_time - hint_time - bound_time)
@@ -197,24 +196,15 @@ def solve(graph: Graph, budget: int, *, backend: "str | Backend" = "cpsat",
                   hint_time=hint_time, bound_time=bound_time)
 
 
-# The relaxation step runs by default on graphs this large (smaller ones the backend proves itself),
-# with relaxations this small: RL2's have 1,200 and 2,961 recomputation variables and HiGHS bounds
-# them within 1 to 6 s; the generated 500-node graphs' at 90% have 3,900 to 18,000, and on the smallest
-# (seed 0, which CP-SAT proves optimal itself) the step cost 6 s of a 60 s solve and gave nothing
-# (docs/performance.md) ...
-RELAXATION_MIN_NODES = 200
-RELAXATION_MAX_SIZE = 3000
-# ... for this share of the time left, and at most this long.
-RELAXATION_SHARE = 0.2
-RELAXATION_MAX_SECONDS = 30.0
+# The relaxation step (``lower_bound``) takes at most this share of the time left, and this long.
+RELAXATION_SHARE = 0.5
+RELAXATION_MAX_SECONDS = 60.0
 
 
-def _bound_from_relaxation(built: Any, time_left: float | None, threads: int | None,
-                           max_size: int | None) -> tuple[int | None, float]:
+def _bound_from_relaxation(built: Any, time_left: float | None, threads: int | None) -> tuple[int | None, float]:
     """Solve the formulation's relaxation and add "objective >= its bound" to ``built.model``.
 
-    Returns the bound (model units; None when the relaxation gave none, or was over ``max_size``)
-    and the seconds spent. The row removes no schedule: the relaxation's optimum is at most the
+    Returns the bound (model units; None when the relaxation gave none) and the seconds spent. The row removes no schedule: the relaxation's optimum is at most the
     model's (see the formulation).
     """
     from remat.bounds import relaxation_bound
@@ -223,7 +213,7 @@ def _bound_from_relaxation(built: Any, time_left: float | None, threads: int | N
     limit = (RELAXATION_MAX_SECONDS if time_left is None
              else max(0.0, min(RELAXATION_MAX_SECONDS, RELAXATION_SHARE * time_left)))
     objective = built.model.objective
-    relaxation = built.info["relaxation"](max_size=max_size) if objective is not None and limit > 0 else None
+    relaxation = built.info["relaxation"]() if objective is not None and limit > 0 else None
     if relaxation is None:
         return None, time.perf_counter() - t0
     _, bound = relaxation_bound(relaxation, time_limit=limit, threads=threads)

@@ -109,7 +109,7 @@ def test_unproven_status_says_why(capsys, tmp_path):
     assert code == 0 and "status feasible (chen-sqrt is a heuristic" in out and "time limit" not in out
 
 
-@pytest.mark.parametrize("flag, called", [("--lower-bound", True), ("--no-lower-bound", False), (None, False)])
+@pytest.mark.parametrize("flag, called", [("--lower-bound", True), (None, False)])
 def test_lower_bound_flag_switches_the_relaxation_step(capsys, monkeypatch, flag, called):
     import importlib
 
@@ -120,4 +120,4 @@ def test_lower_bound_flag_switches_the_relaxation_step(capsys, monkeypatch, flag
     argv = ["solve", "--example", "unet", "--budget", "80%", "-q"] + ([flag] if flag else [])
     code, out, _ = run(capsys, *argv)
     assert code == 0 and "status optimal" in out
-    assert bool(calls) == called  # the bundled example has fewer than 200 nodes: off by default
+    assert bool(calls) == called

@@ -33,9 +33,9 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--seed", type=seed_int, default=0, help="solver random seed (0 to 2**31 - 1)")
     p.add_argument("--no-warm-start", dest="warm_start", action="store_false",
                    help="do not hand the best fitting baseline schedule to the solver as a hint")
-    p.add_argument("--lower-bound", dest="lower_bound", action=argparse.BooleanOptionalAction, default=None,
-                   help="first bound the optimum with the formulation's relaxation (default: on graphs of "
-                        "200 nodes or more)")
+    p.add_argument("--lower-bound", action="store_true",
+                   help="first bound the optimum with the formulation's relaxation (up to half the time), so "
+                        "that the solver can stop when its incumbent meets the bound")
     p.add_argument("-o", "--output", metavar="OUT.json", help="write the schedule (remat-schedule/1)")
     p.add_argument("--quiet", "-q", action="store_true", help="no live progress line")
     p.set_defaults(func=run)

@@ -67,7 +67,7 @@ from typing import Any, Sequence
 from remat.errors import FormulationError
 from remat.formulations.base import Built, add_min_budget_cut
 from remat.formulations.ir import BoolVar, Clause, Cumulative, IntVar, Linear, Model, Var, paused_gc
-from remat.formulations.moccasin_bound import gap_relaxation, relaxation_size
+from remat.formulations.moccasin_bound import gap_relaxation
 from remat.formulations.moccasin_warmstart import warm_start_sequence
 from remat.formulations.scaling import ScaledSizes, scale_costs, scale_sizes
 from remat.graph import Graph, no_remat_peak
@@ -93,10 +93,9 @@ class Moccasin:
     divisor, see :mod:`remat.formulations.scaling`). Every option value gives
     the same optimum; they exist to measure each lever alone.
 
-    ``Built.info["relaxation"](max_size=None)`` (C <= 2) returns the gap
-    relaxation of :mod:`remat.formulations.moccasin_bound`, whose optimum
-    bounds this model's objective from below (same units), or None when it
-    would have more than ``max_size`` recomputation variables.
+    ``Built.info["relaxation"]()`` (C <= 2) returns the gap relaxation of
+    :mod:`remat.formulations.moccasin_bound`, whose optimum bounds this
+    model's objective from below (same units).
 
     ``Built.info["warm_start"](time_limit=None)`` returns a compute sequence
     of this model from :mod:`remat.formulations.moccasin_warmstart` and
@@ -246,12 +245,7 @@ def _build_staged(graph: Graph, budget: int, max_copies: int, *, time: str = "le
     info = {"horizon": horizon, "size_unit": sizes.unit, "capacity": sizes.capacity, "time": time,
             "warm_start": warm_start}
     if max_copies <= 2:  # the gap relaxation allows one recomputation per node
-        def relaxation(max_size: int | None = None) -> Model | None:
-            if max_size is not None and relaxation_size(graph, budget) > max_size:
-                return None
-            return gap_relaxation(graph, budget).model
-
-        info["relaxation"] = relaxation
+        info["relaxation"] = lambda: gap_relaxation(graph, budget).model
     return Built(model=m, decode=decode, encode=encode, cost_unit=costs.unit, exact_costs=costs.exact, info=info)
 
 

@@ -12,10 +12,15 @@ Variables
     ``y[v, r]``: node ``v`` is recomputed in stage ``r``, for ``r = s + 1``
     with ``s`` a *constraint stage* (by default the stages whose first
     computation is over the budget without recomputation) and ``v < s <
-    last_reader(v)``. A schedule's real stage ``r*`` stands for the latest
+    reach(v)``, the last stage that may read ``v``: its last reader, or the
+    last reader of a successor that may be recomputed (for that successor's
+    recomputation). A schedule's real stage ``r*`` stands for the latest
     ``s + 1 <= r*``: the same constraint stages lie before both. At most one
-    ``y`` per node. ``e[u, s]``: a tensor whose last reader comes before
-    ``s`` is kept across ``s`` for a recomputation.
+    ``y`` or ``late`` per node. ``late[v]``: ``v`` is recomputed after
+    ``reach(v)`` (for a successor recomputed for a recomputed successor of
+    its own; a catch-all, exists only where that can happen). ``e[u, s]``: a tensor
+    whose last reader comes before ``s`` is kept across ``s`` for a
+    recomputation.
 
 Rows, at the first computation of each constraint stage ``s`` (memory
 within the budget there): ``base(s)``, the memory without recomputation
@@ -29,9 +34,12 @@ within the budget there): ``base(s)``, the memory without recomputation
   real gap.)
 * an extension: node ``u`` without a reader at or after ``s`` is resident at
   ``s`` when a successor ``v`` of it is recomputed after ``s`` while ``u``
-  is not: ``e[u, s] >= sum(y[v, r] for r > s) - sum(y[u, r] for r > s)``
-  for each such ``v``. (Were ``u`` recomputed by stage ``s``, that copy
-  would have to stay until ``v``'s recomputation: resident at ``s`` too.)
+  is not: ``e[u, s] >= sum(y[v, r] for r > s) (+ late[v] if s <=
+  reach(v)) - sum(y[u, r] for r > s) - late[u]`` for each such ``v``.
+  (Were ``u`` recomputed by stage ``s``, that copy would have to stay until
+  ``v``'s recomputation: resident at ``s`` too. ``late[u]`` counts as "after
+  ``s``" always and ``late[v]`` only where it surely is, so the row never
+  asks more than a schedule must.)
 
 What it leaves out, and why it is only a bound: memory at the
 recomputations themselves, at the other stages, reads by recomputed nodes,
@@ -102,24 +110,22 @@ def constraint_stages(graph: Graph, budget: int, share: float = 1.0) -> list[int
     return [s for s, memory in enumerate(first_computation_memory(graph)) if memory > share * budget]
 
 
-def relaxation_size(graph: Graph, budget: int, share: float = 1.0) -> int:
-    """The number of ``y`` variables of :func:`gap_relaxation` (its size grows with it), counted
-    without building it.
-
-    >>> from remat.generators import linear
-    >>> from remat.graph import no_remat_peak
-    >>> g = linear(4)
-    >>> relaxed = gap_relaxation(g, no_remat_peak(g) - 1024).model
-    >>> relaxation_size(g, no_remat_peak(g) - 1024) == sum(v.name.startswith("y") for v in relaxed.bool_vars)
-    True
-    """
-    stages = constraint_stages(graph, budget, share)
-    count = 0
-    for v in range(graph.n):
-        last = max(graph.succs[v], default=v)
-        if graph.recomputable[v] and last > v and v != graph.n - 1:
-            count += max(0, bisect.bisect_left(stages, last) - bisect.bisect_right(stages, v))
-    return count
+def _reach(graph: Graph) -> tuple[list[bool], list[int], list[bool]]:
+    """Per node: whether it may be recomputed; ``reach[v]``, the last stage in which it may be read by
+    a first computation (its last reader) or by the recomputation of a successor for that successor's
+    own first readers; whether it may be read later still (by a successor recomputed for a recomputed
+    successor of its own: the catch-all ``late[v]``)."""
+    n = graph.n
+    can_recompute = [graph.recomputable[v] and bool(graph.succs[v]) and v != n - 1 for v in range(n)]
+    reach = [max(graph.succs[v], default=v) for v in range(n)]
+    beyond = [False] * n
+    for v in range(n):
+        if can_recompute[v]:
+            for w in graph.succs[v]:
+                if can_recompute[w]:
+                    reach[v] = max(reach[v], max(graph.succs[w]))
+                    beyond[v] = beyond[v] or any(can_recompute[x] for x in graph.succs[w])
+    return can_recompute, reach, beyond
 
 
 def gap_relaxation(graph: Graph, budget: int, *, share: float = 1.0,
@@ -136,19 +142,47 @@ def gap_relaxation(graph: Graph, budget: int, *, share: float = 1.0,
     stages = sorted(set(constraint_stages(graph, budget, share) if stages is None else stages))
     base = [b // sizes.unit for b in base]  # exact: every size is a multiple of the unit
     succs = [sorted(graph.succs[u]) for u in range(n)]
-    last = [s[-1] if s else u for u, s in enumerate(succs)]
+    last = [max(graph.succs[u], default=u) for u in range(n)]
     m = Model(f"gap relaxation[{graph.name}, budget={budget}]")
 
-    # y[v]: (stand-in stage, literal) pairs, ascending
+    can_recompute, reach, beyond = _reach(graph)
+    # y[v]: (stand-in stage, literal) pairs, ascending; late[v]: recomputed after reach[v]
     y: dict[int, list[tuple[int, BoolVar]]] = {}
+    late: dict[int, BoolVar] = {}
     for v in range(n):
-        if graph.recomputable[v] and succs[v] and v != n - 1:
-            y[v] = [(s + 1, m.bool_var(f"y[{v},{s + 1}]")) for s in stages if v < s < last[v]]
-            if len(y[v]) > 1:
-                m.add(Linear(tuple((x, 1) for _, x in y[v]), ub=1))
+        if can_recompute[v]:
+            y[v] = [(s + 1, m.bool_var(f"y[{v},{s + 1}]")) for s in stages if v < s < reach[v]]
+            if beyond[v]:
+                late[v] = m.bool_var(f"late[{v}]")
+            once = [x for _, x in y[v]] + ([late[v]] if v in late else [])
+            if len(once) > 1:
+                m.add(Linear(tuple((x, 1) for x in once), ub=1))
 
-    def after(v: int, s: int) -> list[BoolVar]:
-        return [x for r, x in y.get(v, ()) if r > s]
+    # later[v, s] = sum(y[v, r] for r > s), one Boolean per constraint stage, stated as a chain
+    # (later[v, s] = y[v, s + 1] + later[v, next stage]) so that each extension row has a few terms.
+    later: dict[tuple[int, int], BoolVar] = {}
+    for v, ys in y.items():
+        for (r, x), nxt in zip(reversed(ys), [None] + [r for r, _ in reversed(ys)][:-1]):
+            s = r - 1
+            later[v, s] = m.bool_var(f"later[{v},{s}]")
+            rest = ((later[v, nxt - 1], -1),) if nxt is not None else ()
+            m.add(Linear(((later[v, s], 1), (x, -1)) + rest, lb=0, ub=0))
+    first_after = {v: [r - 1 for r, _ in ys] for v, ys in y.items()}
+
+    def stand_in(v: int, s: int) -> BoolVar | None:
+        """later[v, t] for the first constraint stage t >= s that has one (the same sum), if any."""
+        ts = first_after.get(v, ())
+        k = bisect.bisect_left(ts, s)
+        return later[v, ts[k]] if k < len(ts) else None
+
+    def surely_after(v: int, s: int) -> list[BoolVar]:
+        """Literals of which one is true when v is recomputed in a stage after s."""
+        lits = [x for x in (stand_in(v, s),) if x is not None]
+        return lits + ([late[v]] if v in late and s <= reach[v] else [])
+
+    def maybe_after(v: int, s: int) -> list[BoolVar]:
+        """Literals of which one is true whenever v is recomputed in a stage after s."""
+        return [x for x in (stand_in(v, s),) if x is not None] + ([late[v]] if v in late else [])
 
     infeasible_at = None
     for s in stages:
@@ -161,12 +195,11 @@ def gap_relaxation(graph: Graph, budget: int, *, share: float = 1.0,
                 reader = succs[u][bisect.bisect_left(succs[u], s)]
                 terms.extend((x, -mem[u]) for r, x in y.get(u, ()) if s < r <= reader)
             elif mem[u]:  # freed before s unless kept for a successor's recomputation
-                kept_for = [after(v, s) for v in succs[u] if v in y]
-                kept_for = [xs for xs in kept_for if xs]
+                kept_for = [xs for xs in (surely_after(v, s) for v in succs[u]) if xs]
                 if not kept_for:
                     continue
                 e = m.bool_var(f"e[{u},{s}]")
-                own = tuple((x, 1) for x in after(u, s))
+                own = tuple((x, 1) for x in maybe_after(u, s))
                 for xs in kept_for:
                     m.add(Linear(((e, 1),) + tuple((x, -1) for x in xs) + own, lb=0))
                 terms.append((e, mem[u]))
@@ -178,5 +211,6 @@ def gap_relaxation(graph: Graph, budget: int, *, share: float = 1.0,
             break
         if room < 0 or any(c > 0 for _, c in terms):
             m.add(Linear(tuple(terms), ub=room))
-    m.minimize([(x, costs.values[v]) for v, xs in y.items() for _, x in xs], offset=sum(costs.values))
+    m.minimize([(x, costs.values[v]) for v, xs in y.items() for _, x in xs]
+               + [(x, costs.values[v]) for v, x in late.items()], offset=sum(costs.values))
     return Relaxation(m, costs.unit, costs.exact, stages, infeasible_at)
