@@ -344,21 +344,35 @@ def no_remat_peak(graph: Graph, order: Sequence[int] | None = None) -> int:
     >>> no_remat_peak(g)
     15
     """
+    return max(no_remat_profile(graph, order), default=0)
+
+
+def no_remat_profile(graph: Graph, order: Sequence[int] | None = None) -> list[int]:
+    """Memory while each node computes, each once, in ``order`` (default the graph's): the memory
+    model of :func:`no_remat_peak`, step by step.
+
+    >>> g = Graph.from_edges([(0, 1), (0, 2), (1, 2)], cost={0: 1, 1: 1, 2: 1}, mem={0: 5, 1: 7, 2: 3})
+    >>> no_remat_profile(g)
+    [5, 12, 15]
+    >>> h = Graph.from_edges([(0, 1)], cost={0: 1, 1: 1, 2: 1}, mem={0: 5, 1: 7, 2: 100})
+    >>> no_remat_profile(h, [2, 0, 1])  # node 2, read by nobody, is freed right after it computes
+    [100, 5, 12]
+    """
     seq = list(range(graph.n)) if order is None else list(order)
     pos = {v: i for i, v in enumerate(seq)}
-    last_use = [pos[v] for v in seq]
+    last_use = dict(pos)  # node -> position of its last use
     for v in seq:
         for u in graph.preds[v]:
             last_use[u] = max(last_use[u], pos[v])
     live = 0
-    peak = 0
+    profile = []
     dies_at: dict[int, int] = {}
     for i, v in enumerate(seq):
         live += graph.mem[v]
-        peak = max(peak, live)
+        profile.append(live)
         dies_at[last_use[v]] = dies_at.get(last_use[v], 0) + graph.mem[v]
         live -= dies_at.pop(i, 0)
-    return peak
+    return profile
 
 
 def min_budget(graph: Graph) -> int:

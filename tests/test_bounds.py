@@ -9,9 +9,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from remat.bounds import gap_lower_bound
-from remat.formulations.moccasin_bound import first_computation_memory, gap_relaxation
+from remat.formulations.moccasin_bound import gap_relaxation
 from remat.generators import random_layered
-from remat.graph import Graph, load_graph, no_remat_peak
+from remat.graph import Graph, load_graph, no_remat_peak, no_remat_profile
 from remat.solve import solve
 from remat.status import Status
 from remat.testing import earliest_free_peak
@@ -55,9 +55,9 @@ def test_no_gap_can_relieve_a_stage_over_the_budget():
     assert solve(g, 5, time_limit=10).status == Status.INFEASIBLE
 
 
-def test_first_computation_memory_is_the_replayed_memory_without_recomputation():
+def test_the_no_remat_profile_is_the_replayed_memory_without_recomputation():
     g = random_layered(40, seed=3)
-    memory = first_computation_memory(g)
+    memory = no_remat_profile(g)
     assert max(memory) == no_remat_peak(g) == earliest_free_peak(g, list(range(g.n)))
     # memory at each first computation: the replay of the prefix ending there
     for s in (0, 7, 20, 39):
@@ -68,7 +68,7 @@ def test_first_computation_memory_is_the_replayed_memory_without_recomputation()
 def test_the_default_stages_are_those_over_the_budget():
     g = random_layered(60, seed=1)
     budget = int(0.9 * no_remat_peak(g))
-    over = [s for s, m in enumerate(first_computation_memory(g)) if m > budget]
+    over = [s for s, m in enumerate(no_remat_profile(g)) if m > budget]
     assert over and gap_relaxation(g, budget).stages == over
 
 

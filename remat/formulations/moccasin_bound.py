@@ -47,11 +47,11 @@ and whether a gap can close (the inputs of ``u`` resident at its
 recomputation). Objective: the total cost plus the recomputations.
 
 >>> from remat.generators import linear
->>> from remat.graph import no_remat_peak
+>>> from remat.graph import no_remat_peak, no_remat_profile
 >>> g = linear(4)  # a training graph: 4 forward nodes, a loss, 4 backward nodes
 >>> budget = no_remat_peak(g) - 1024
 >>> relaxed = gap_relaxation(g, budget)
->>> relaxed.stages == [s for s, m in enumerate(first_computation_memory(g)) if m > budget]
+>>> relaxed.stages == [s for s, m in enumerate(no_remat_profile(g)) if m > budget]
 True
 """
 
@@ -64,7 +64,7 @@ from typing import Sequence
 from remat.errors import FormulationError
 from remat.formulations.ir import BoolVar, Linear, Model
 from remat.formulations.scaling import scale_costs, scale_sizes
-from remat.graph import Graph
+from remat.graph import Graph, no_remat_profile
 
 
 @dataclass(frozen=True)
@@ -82,32 +82,9 @@ class Relaxation:
     infeasible_at: int | None = None
 
 
-def first_computation_memory(graph: Graph) -> list[int]:
-    """Memory at each node's first computation when nothing is recomputed (the node, and every
-    earlier node read at or after it).
-
-    >>> from remat.graph import Graph
-    >>> g = Graph.from_edges([(0, 1), (1, 2), (0, 2)], cost={0: 1, 1: 1, 2: 1}, mem={0: 1, 1: 10, 2: 100})
-    >>> first_computation_memory(g)
-    [1, 11, 111]
-    """
-    n = graph.n
-    leaving: list[list[int]] = [[] for _ in range(n)]
-    memory, live = [], 0
-    for s in range(n):
-        memory.append(live + graph.mem[s])
-        for u in leaving[s]:
-            live -= graph.mem[u]
-        last = max(graph.succs[s], default=s)
-        if last > s:
-            live += graph.mem[s]
-            leaving[last].append(s)
-    return memory
-
-
 def constraint_stages(graph: Graph, budget: int, share: float = 1.0) -> list[int]:
     """The stages whose first computation, without recomputation, is above ``share`` x ``budget``."""
-    return [s for s, memory in enumerate(first_computation_memory(graph)) if memory > share * budget]
+    return [s for s, memory in enumerate(no_remat_profile(graph)) if memory > share * budget]
 
 
 def _reach(graph: Graph) -> tuple[list[bool], list[int], list[bool]]:
@@ -138,7 +115,7 @@ def gap_relaxation(graph: Graph, budget: int, *, share: float = 1.0,
     sizes = scale_sizes(graph.mem, budget)
     mem, capacity = sizes.values, sizes.capacity
     costs = scale_costs(graph.cost)
-    base = first_computation_memory(graph)
+    base = no_remat_profile(graph)
     stages = sorted(set(constraint_stages(graph, budget, share) if stages is None else stages))
     base = [b // sizes.unit for b in base]  # exact: every size is a multiple of the unit
     succs = [sorted(graph.succs[u]) for u in range(n)]
