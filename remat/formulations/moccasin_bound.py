@@ -71,15 +71,14 @@ from remat.graph import Graph, no_remat_profile
 class Relaxation:
     """The gap relaxation's model; its objective times ``cost_unit`` is in the graph's cost unit.
 
-    ``infeasible_at`` names a constraint stage over the budget that no gap can relieve (the full
-    model is then infeasible too); ``stages`` are the constraint stages.
+    ``stages`` are the constraint stages. A stage over the budget that no gap can relieve makes the
+    model infeasible (a constant-false row), as the full model is then.
     """
 
     model: Model
     cost_unit: float | int
     exact_costs: bool
     stages: list[int]
-    infeasible_at: int | None = None
 
 
 def constraint_stages(graph: Graph, budget: int, share: float = 1.0) -> list[int]:
@@ -161,7 +160,6 @@ def gap_relaxation(graph: Graph, budget: int, *, share: float = 1.0,
         """Literals of which one is true whenever v is recomputed in a stage after s."""
         return [x for x in (stand_in(v, s),) if x is not None] + ([late[v]] if v in late else [])
 
-    infeasible_at = None
     for s in stages:
         inputs = set(graph.preds[s])
         terms: list[tuple[BoolVar, int]] = []
@@ -182,7 +180,6 @@ def gap_relaxation(graph: Graph, budget: int, *, share: float = 1.0,
                 terms.append((e, mem[u]))
         room = capacity - base[s]
         if not terms and room < 0:  # no gap can relieve stage s: the relaxation, and the model, are infeasible
-            infeasible_at = s
             never = m.int_var(0, 0, f"stage {s} over the budget")
             m.add(Linear(((never, 1),), lb=1))
             break
@@ -190,4 +187,4 @@ def gap_relaxation(graph: Graph, budget: int, *, share: float = 1.0,
             m.add(Linear(tuple(terms), ub=room))
     m.minimize([(x, costs.values[v]) for v, xs in y.items() for _, x in xs]
                + [(x, costs.values[v]) for v, x in late.items()], offset=sum(costs.values))
-    return Relaxation(m, costs.unit, costs.exact, stages, infeasible_at)
+    return Relaxation(m, costs.unit, costs.exact, stages)
