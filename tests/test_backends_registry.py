@@ -134,8 +134,10 @@ def _unet3_model_and_suboptimal_hint():
     return built.model, hint
 
 
-# "highs" goes through Pyomo's current solver API, "pyomo:appsi_highs" through the classic one.
-MILP_PATHS = pytest.mark.parametrize("name", ["highs", "pyomo:appsi_highs"])
+# "highs" goes through Pyomo's current solver API, "pyomo:appsi_highs" through the classic one, "highs-direct"
+# hands highspy the linearized model without Pyomo.
+MILP_PATHS = pytest.mark.parametrize("name", ["highs", "pyomo:appsi_highs", "highs-direct"])
+HIGHS_ROUTES = pytest.mark.parametrize("name", ["highs", "highs-direct"])
 
 
 @needs_highs
@@ -162,10 +164,11 @@ def test_highs_proves_the_optimum_from_a_warm_start():
 
 
 @needs_highs
-def test_highs_rejects_unknown_solver_options():
+@HIGHS_ROUTES
+def test_highs_rejects_unknown_solver_options(name):
     model, _ = _unet3_model_and_suboptimal_hint()
-    with pytest.raises(BackendError, match="highs: invalid option no_such_option"):
-        get_backend("highs").solve(model, SolveOptions(threads=1, extra={"no_such_option": 1}))
+    with pytest.raises(BackendError, match=f"{name}: invalid option no_such_option"):
+        get_backend(name).solve(model, SolveOptions(threads=1, extra={"no_such_option": 1}))
 
 
 @needs_highs
@@ -179,12 +182,13 @@ def test_highs_solves_with_a_new_thread_count_in_the_same_process(name):
 
 
 @needs_highs
-def test_a_solution_that_breaks_the_model_after_rounding_is_not_returned(monkeypatch):
-    import remat.backends.pyomo_milp as pyomo_milp
+@HIGHS_ROUTES
+def test_a_solution_that_breaks_the_model_after_rounding_is_not_returned(monkeypatch, name):
+    import remat.backends.milp_common as milp_common
 
-    monkeypatch.setattr(pyomo_milp, "violations", lambda model, values: ["Cumulative #0: load 5 > 4 at 3"])
+    monkeypatch.setattr(milp_common, "violations", lambda model, values: ["Cumulative #0: load 5 > 4 at 3"])
     model, _ = _unet3_model_and_suboptimal_hint()
-    raw = get_backend("highs").solve(model, SolveOptions(threads=1))
+    raw = get_backend(name).solve(model, SolveOptions(threads=1))
     assert raw.status == Status.UNKNOWN and raw.values is None and "breaks the model" in raw.message
 
 

@@ -8,7 +8,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from remat.bounds import gap_lower_bound
+from remat.bounds import gap_lower_bound, split_gap_bound
 from remat.formulations.moccasin_bound import gap_relaxation
 from remat.generators import random_layered
 from remat.graph import Graph, load_graph, no_remat_peak, no_remat_profile
@@ -41,10 +41,37 @@ def test_the_bound_never_exceeds_the_proven_optimum_on_layered_graphs(seed):
     budget = int(0.85 * no_remat_peak(g))
     optimum = solve(g, budget, threads=2, time_limit=60)
     assert optimum.status == Status.OPTIMAL
-    for backend in ("cpsat", "highs"):
+    for backend in ("cpsat", "highs", "highs-direct"):
         bound = gap_lower_bound(g, budget, backend=backend, time_limit=30, share=ALL_STAGES)
         assert bound.status == Status.OPTIMAL
         assert g.total_cost <= bound.value <= optimum.objective
+    split = split_gap_bound(g, budget, parts=3, rounds=3, time_limit=60, share=ALL_STAGES)
+    assert g.total_cost <= split.value <= bound.value
+
+
+@settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(graph=small_dags(), frac=st.floats(0.3, 1.0), parts=st.integers(2, 4),
+       share=st.sampled_from([ALL_STAGES, 1.0]))
+def test_the_split_bound_never_exceeds_the_whole_relaxation_nor_the_optimum(graph, frac, parts, share):
+    budget = int(frac * no_remat_peak(graph))
+    expected = brute_force(graph, budget)
+    whole = gap_lower_bound(graph, budget, backend="cpsat", time_limit=20, threads=1, share=share)
+    split = split_gap_bound(graph, budget, parts=parts, rounds=3, backend="cpsat", time_limit=60, threads=1,
+                            share=share)
+    assert graph.total_cost <= split.value <= whole.value
+    if expected is not None:
+        assert split.value <= expected
+    if split.value == math.inf:  # a part is infeasible only where the model is
+        assert split.status == Status.INFEASIBLE and expected is None
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_the_split_bound_in_one_part_is_the_whole_relaxation(seed):
+    g = random_layered(30, seed=seed)
+    budget = int(0.85 * no_remat_peak(g))
+    whole = gap_lower_bound(g, budget, backend="cpsat", time_limit=30, share=ALL_STAGES)
+    one = split_gap_bound(g, budget, parts=1, rounds=2, backend="cpsat", time_limit=30, share=ALL_STAGES)
+    assert whole.status == Status.OPTIMAL and one.value == whole.value
 
 
 def test_no_gap_can_relieve_a_stage_over_the_budget():

@@ -84,9 +84,10 @@ needs_highs = pytest.mark.skipif("highs" not in installed_backends(), reason="Hi
 
 
 @needs_highs
-def test_highs_reports_each_incumbent_live_and_its_time_to_best():
+@pytest.mark.parametrize("backend", ["highs", "highs-direct"])
+def test_highs_reports_each_incumbent_live_and_its_time_to_best(backend):
     events = []
-    r = solve(MILP_GRAPH, MILP_BUDGET, backend="highs", time_limit=8, threads=1, on_progress=events.append)
+    r = solve(MILP_GRAPH, MILP_BUDGET, backend=backend, time_limit=8, threads=1, on_progress=events.append)
     incumbents = [p for p in events if p.objective is not None]
     assert incumbents and r.status.has_schedule
     assert incumbents[-1].objective == r.objective  # the last one reported is the one returned
@@ -95,10 +96,11 @@ def test_highs_reports_each_incumbent_live_and_its_time_to_best():
 
 
 @needs_highs
-def test_ctrl_c_stops_highs_and_keeps_its_incumbent(ctrl_c_reaches_python):
+@pytest.mark.parametrize("backend", ["highs", "highs-direct"])
+def test_ctrl_c_stops_highs_and_keeps_its_incumbent(ctrl_c_reaches_python, backend):
     sent: list[float] = []
     interrupt_at_first_incumbent = _ctrl_c_at_first_incumbent(sent)
-    r = solve(MILP_GRAPH, MILP_BUDGET, backend="highs", time_limit=60, threads=1,
+    r = solve(MILP_GRAPH, MILP_BUDGET, backend=backend, time_limit=60, threads=1,
               on_progress=interrupt_at_first_incumbent)
     assert sent and r.interrupted and r.status == Status.FEASIBLE
     assert r.wall_time < 30  # stopped, not run to the limit (60 s)

@@ -7,6 +7,8 @@ supports is declared once, in its registration below.
 * ``cpsat``: OR-Tools CP-SAT, the IR almost one to one;
 * ``highs``: HiGHS through Pyomo, on the linearized model
   (:mod:`remat.backends.linearize`);
+* ``highs-direct``: HiGHS on the same linearized model, handed to highspy
+  without Pyomo (faster to build on large models);
 * ``pyomo:NAME``: any Pyomo MILP solver by name, through the same linearization.
 
 >>> "cpsat" in backend_names() and "highs" in backend_names()
@@ -41,6 +43,11 @@ MILP_FEATURES = frozenset({"cumulative", "intervals", "enforced-linear", "clause
 
 register_backend("highs", _lazy("remat.backends.pyomo_milp", "HighsBackend"),
                  available=lambda: module_available("pyomo") and module_available("highspy"),
+                 features=MILP_FEATURES | {"hints"})
+
+# The same linearized MILP handed to highspy as arrays, without Pyomo's model building.
+register_backend("highs-direct", _lazy("remat.backends.highs_direct", "HighsDirectBackend"),
+                 available=lambda: module_available("highspy") and module_available("pyomo"),
                  features=MILP_FEATURES | {"hints"})
 
 # pyomo:NAME solvers remat knows how to detect without importing them: (kind, what to look for).

@@ -32,7 +32,6 @@ This module imports neither pyomo nor a solver at import time.
 from __future__ import annotations
 
 import logging
-import math
 import time
 import warnings
 from contextlib import contextmanager, nullcontext
@@ -40,9 +39,10 @@ from typing import Any, ClassVar
 
 from remat.backends.base import RawResult, SolveOptions, backend_features, module_available
 from remat.backends.highs_watch import HighsWatch
-from remat.backends.linearize import Linearized, bounds, linearize
+from remat.backends.milp_common import check_highs_options, check_magnitude, milp_result, reset_highs_threads
+from remat.backends.linearize import bounds, linearize
 from remat.errors import BackendError
-from remat.formulations.ir import Model, Var, evaluate, violations
+from remat.formulations.ir import Model, Var
 from remat.status import Status
 
 # Option names of classic (pyomo.environ) solvers: time limit, threads, relative MIP gap.
@@ -79,7 +79,7 @@ class PyomoBackend:
     def solve(self, model: Model, options: SolveOptions) -> RawResult:
         t0 = time.perf_counter()
         lin = linearize(model)
-        _check_magnitude(self.name, lin.model)
+        check_magnitude(self.name, lin.model)
         pm, cols = to_pyomo(lin.model)
         start = None
         if options.hint:
@@ -90,24 +90,7 @@ class PyomoBackend:
             status, values, bound, message = self._solve_v2(pm, cols, start, options, deadline, watch)
         else:
             status, values, bound, message = self._solve_legacy(pm, cols, start, options, deadline)
-        objective = None
-        ir_values = None
-        if status.has_schedule:
-            ir_values = _complete(lin, values)  # type: ignore[arg-type]
-            broken = violations(model, ir_values)
-            if broken:  # a solution within the solver's tolerances that rounding does not repair
-                return RawResult(status=Status.UNKNOWN, values=None, objective=None, bound=None,
-                                 wall_time=time.perf_counter() - t0,
-                                 message=f"{message}; the solver's rounded solution breaks the model: {broken[0]}")
-            objective = _objective(model, ir_values)
-            if status == Status.OPTIMAL and options.mip_gap > 0 and bound is not None:
-                if objective > math.ceil(bound - 1e-6):
-                    status = Status.FEASIBLE
-        if bound is not None and not math.isfinite(bound):
-            bound = None
-        return RawResult(status=status, values=ir_values, objective=objective, bound=bound,
-                         wall_time=time.perf_counter() - t0, time_to_best=watch.time_to_best, message=message,
-                         interrupted=watch.interrupted)
+        return milp_result(model, lin, status, values, bound, message, options, t0, watch)
 
     # ------------------------------------------------------------ current API
     def _solve_v2(self, pm: Any, cols: dict[Var, Any], start: dict[Var, int] | None, options: SolveOptions,
@@ -121,9 +104,9 @@ class PyomoBackend:
             raise BackendError(f"backend {self.name!r}: Pyomo reports solver {self.solver!r} as {opt.available()}")
         solver_options = dict(options.extra)
         if self.solver == "highs":
-            _reset_highs_threads()
+            reset_highs_threads()
             if solver_options:
-                _check_highs_options(solver_options)
+                check_highs_options(solver_options)
             solver_options.setdefault("random_seed", options.seed)
         watching = False
         if hasattr(opt, "set_instance"):
@@ -179,7 +162,7 @@ class PyomoBackend:
                 warnings.warn(f"{self.name}: remat does not know how to pass {key} to {self.solver}; not passed",
                               stacklevel=2)
         if self.solver == "appsi_highs":
-            _reset_highs_threads()
+            reset_highs_threads()
         kwargs: dict[str, Any] = dict(load_solutions=False, tee=options.log, options=solver_options)
         if start is not None and opt.warm_start_capable():
             for v, x in cols.items():
@@ -218,24 +201,6 @@ class HighsBackend(PyomoBackend):
     @classmethod
     def is_available(cls) -> bool:
         return module_available("pyomo") and module_available("highspy")
-
-
-# Largest |coefficient| or |bound| of a row that a floating-point MILP solver is trusted with: one unit
-# must stay far above its tolerances (HiGHS's presolve declared a feasible model with sizes near 1e12
-# next to sizes of 1 'infeasible').
-MAX_MAGNITUDE = 10**9
-
-
-def _check_magnitude(name: str, milp: Model) -> None:
-    """Decline a model whose rows need more precision than a floating-point MILP solver has."""
-    worst = 0
-    for c in milp.constraints:
-        worst = max(worst, max((abs(k) for _, k in c.terms), default=0),  # type: ignore[union-attr]
-                    abs(c.lb or 0), abs(c.ub or 0))  # type: ignore[union-attr]
-    if worst > MAX_MAGNITUDE:
-        raise BackendError(f"{name}: the linearized model has numbers up to {worst:.3g} (memory sizes in units of "
-                           f"their gcd), beyond the {MAX_MAGNITUDE:.0e} a floating-point MILP solver resolves to "
-                           f"one unit; use --backend cpsat, which is exact")
 
 
 def to_pyomo(milp: Model) -> tuple[Any, dict[Var, Any]]:
@@ -279,21 +244,6 @@ def to_pyomo(milp: Model) -> tuple[Any, dict[Var, Any]]:
     return pm, cols
 
 
-def _complete(lin: Linearized, values: dict[Var, float]) -> dict[Var, int]:
-    """Round the MILP values, fill variables no row uses with a bound, map back to the IR."""
-    full = {}
-    for v in lin.model.int_vars + lin.model.bool_vars:  # type: ignore[operator]
-        x = values.get(v)
-        full[v] = bounds(v)[0] if x is None else int(round(x))
-    return lin.invert(full)
-
-
-def _objective(model: Model, values: dict[Var, int]) -> float | None:
-    if model.objective is None:
-        return None
-    return float(evaluate(model.objective.terms, values) + model.objective.offset)
-
-
 def _highs_mip_start(opt: Any, cols: dict[Var, Any], start: dict[Var, int]) -> bool:
     """Hand HiGHS a (possibly partial) MIP start; HiGHS completes missing integer entries itself.
 
@@ -330,14 +280,6 @@ def _no_auto_updates(opt: Any) -> None:
             setattr(updates, key, False)
 
 
-def _reset_highs_threads() -> None:
-    """HiGHS keeps one global thread pool per process: a solve asking for another thread count
-    than the first one ends with status 'unknown' unless the pool is reset first."""
-    import highspy
-
-    highspy.Highs.resetGlobalScheduler(True)
-
-
 @contextmanager
 def _without(text: str, logger: str):
     """Within the block, ``logger`` drops the records whose message holds ``text``."""
@@ -362,18 +304,6 @@ def _quiet(logger: str):
         yield
     finally:
         log.setLevel(level)
-
-
-def _check_highs_options(solver_options: dict[str, Any]) -> None:
-    """Unknown HiGHS options are an error, not silently ignored."""
-    import highspy
-    from pyomo.common.tee import capture_output
-
-    with capture_output(capture_fd=True):  # HiGHS prints a banner and its own complaint
-        probe = highspy.Highs()
-        bad = [(k, v) for k, v in solver_options.items() if not str(probe.setOptionValue(k, v)).endswith("kOk")]
-    if bad:
-        raise BackendError(f"highs: invalid option {bad[0][0]}={bad[0][1]!r}")
 
 
 __all__ = ["HighsBackend", "LEGACY_OPTIONS", "PyomoBackend", "V2_SOLVERS", "to_pyomo"]

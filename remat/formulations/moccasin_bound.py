@@ -72,13 +72,15 @@ class Relaxation:
     """The gap relaxation's model; its objective times ``cost_unit`` is in the graph's cost unit.
 
     ``stages`` are the constraint stages. A stage over the budget that no gap can relieve makes the
-    model infeasible (a constant-false row), as the full model is then.
+    model infeasible (a constant-false row), as the full model is then. ``recomputed[v]``: the literals
+    of which one is true when the relaxation recomputes node ``v`` (its ``y`` and ``late``).
     """
 
     model: Model
     cost_unit: float | int
     exact_costs: bool
     stages: list[int]
+    recomputed: dict[int, tuple[BoolVar, ...]]
 
 
 def constraint_stages(graph: Graph, budget: int, share: float = 1.0) -> list[int]:
@@ -163,12 +165,19 @@ def gap_relaxation(graph: Graph, budget: int, *, share: float = 1.0,
     for s in stages:
         inputs = set(graph.preds[s])
         terms: list[tuple[BoolVar, int]] = []
+        extended = False
         for u in range(s):
             if last[u] >= s:  # resident at s unless a gap covers s
                 if u in inputs or not mem[u]:
                     continue
+                # the gap sum(y[u, r] for s < r <= reader) as a difference of two suffix sums: two terms
+                # per tensor instead of one per stand-in stage (the same rows, a far sparser matrix)
                 reader = succs[u][bisect.bisect_left(succs[u], s)]
-                terms.extend((x, -mem[u]) for r, x in y.get(u, ()) if s < r <= reader)
+                since, until = stand_in(u, s), stand_in(u, reader)
+                if since is not None and since is not until:
+                    terms.append((since, -mem[u]))
+                    if until is not None:
+                        terms.append((until, mem[u]))
             elif mem[u]:  # freed before s unless kept for a successor's recomputation
                 kept_for = [xs for xs in (surely_after(v, s) for v in succs[u]) if xs]
                 if not kept_for:
@@ -178,13 +187,14 @@ def gap_relaxation(graph: Graph, budget: int, *, share: float = 1.0,
                 for xs in kept_for:
                     m.add(Linear(((e, 1),) + tuple((x, -1) for x in xs) + own, lb=0))
                 terms.append((e, mem[u]))
+                extended = True
         room = capacity - base[s]
         if not terms and room < 0:  # no gap can relieve stage s: the relaxation, and the model, are infeasible
             never = m.int_var(0, 0, f"stage {s} over the budget")
             m.add(Linear(((never, 1),), lb=1))
             break
-        if room < 0 or any(c > 0 for _, c in terms):
+        if room < 0 or extended:
             m.add(Linear(tuple(terms), ub=room))
-    m.minimize([(x, costs.values[v]) for v, xs in y.items() for _, x in xs]
-               + [(x, costs.values[v]) for v, x in late.items()], offset=sum(costs.values))
-    return Relaxation(m, costs.unit, costs.exact, stages)
+    recomputed = {v: tuple(x for _, x in y[v]) + ((late[v],) if v in late else ()) for v in y}
+    m.minimize([(x, costs.values[v]) for v, xs in recomputed.items() for x in xs], offset=sum(costs.values))
+    return Relaxation(m, costs.unit, costs.exact, stages, {v: xs for v, xs in recomputed.items() if xs})
