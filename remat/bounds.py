@@ -54,19 +54,46 @@ class LowerBound:
 
 
 def gap_lower_bound(graph: Graph, budget: int, *, backend: str | None = None, time_limit: float | None = 60.0,
-                    threads: int = 2, share: float = 1.0) -> LowerBound:
+                    threads: int = 2, share: float = 1.0, rounds: int = 1) -> LowerBound:
     """A lower bound on the optimal cost of ``graph`` within ``budget`` (default solve: stage-restricted
     Moccasin, C = 2), from the gap relaxation at the stages above ``share`` x ``budget`` without
-    recomputation. ``backend``: default :func:`default_bound_backend`."""
+    recomputation. ``backend``: default :func:`default_bound_backend`.
+
+    ``rounds > 1``: after each solve, rows at the recomputations of its solution (memory when they
+    happen; see :mod:`remat.formulations.moccasin_bound`) are added and the relaxation is solved again,
+    up to ``rounds`` solves in ``time_limit``, until a solution adds no new row. Every row is valid, so
+    every round's bound is: the best is returned, with the last round's status.
+
+    >>> from remat.generators import random_layered
+    >>> from remat.graph import no_remat_peak
+    >>> g = random_layered(40, seed=3); budget = int(0.85 * no_remat_peak(g))
+    >>> once = gap_lower_bound(g, budget, backend="cpsat", time_limit=30)
+    >>> again = gap_lower_bound(g, budget, backend="cpsat", time_limit=60, rounds=4)
+    >>> once.value <= again.value
+    True
+    """
     t0 = time.perf_counter()
-    relaxed = gap_relaxation(graph, budget, share=share)
-    status, bound = relaxation_bound(relaxed.model, backend=backend, time_limit=time_limit, threads=threads)
-    value = math.inf if status == Status.INFEASIBLE else max(graph.total_cost, (bound or 0) * relaxed.cost_unit)
+    deadline = None if time_limit is None else t0 + time_limit
+    pairs: set[tuple[int, int]] = set()
+    best = None
+    for done in range(rounds):
+        relaxed = gap_relaxation(graph, budget, share=share, recompute_rows=pairs)
+        left = None if deadline is None else max(0.0, deadline - time.perf_counter())
+        status, bound, values = _solve_relaxation(relaxed.model, backend, left, threads)
+        if status == Status.INFEASIBLE:
+            best = math.inf
+            break
+        best = max(best or 0, bound or 0)
+        new = set() if values is None else set(relaxed.recomputations(values)) - pairs
+        if not new or (deadline is not None and time.perf_counter() >= deadline):
+            break
+        pairs |= new
+    value = math.inf if best == math.inf else max(graph.total_cost, (best or 0) * relaxed.cost_unit)
     return LowerBound(value, graph.total_cost, status, time.perf_counter() - t0, len(relaxed.stages),
                       relaxed.exact_costs)
 
 
-def split_gap_bound(graph: Graph, budget: int, *, parts: int = 8, rounds: int = 8, backend: str | None = None,
+def split_gap_bound(graph: Graph, budget: int, *, parts: int = 8, steps: int = 8, backend: str | None = None,
                     time_limit: float | None = 600.0, threads: int = 2, share: float = 1.0) -> LowerBound:
     """A lower bound like :func:`gap_lower_bound`'s, from the gap relaxation split into ``parts``
     relaxations over disjoint runs of the constraint stages, each small enough to solve.
@@ -79,17 +106,18 @@ def split_gap_bound(graph: Graph, budget: int, *, parts: int = 8, rounds: int = 
     their sum plus the total cost bounds the optimum from below, whatever the split. A part stopped by
     its time limit counts with its solver's bound.
 
-    The split is improved over ``rounds`` by subgradient steps on the Lagrangian dual: a node that some
+    The split is improved over ``steps`` by subgradient steps on the Lagrangian dual: a node that some
     parts recompute and others not moves cost share toward the parts that recompute it (the parts that
-    did not then pay for nothing they use, and the bound rises where they agree). The best round's sum
+    did not then pay for nothing they use, and the bound rises where they agree). Each part also gains
+    the rows at the recomputations of its solutions, as in :func:`gap_lower_bound`. The best step's sum
     is returned; ``status`` is FEASIBLE (a bound, not the relaxation's optimum) or INFEASIBLE.
-    ``time_limit`` covers every part of every round.
+    ``time_limit`` covers every part of every step.
 
     >>> from remat.generators import linear
     >>> from remat.graph import no_remat_peak
     >>> g = linear(6); budget = no_remat_peak(g) - 1024
     >>> whole = gap_lower_bound(g, budget, backend="cpsat", time_limit=10)
-    >>> split = split_gap_bound(g, budget, parts=2, rounds=3, backend="cpsat", time_limit=30)
+    >>> split = split_gap_bound(g, budget, parts=2, steps=3, backend="cpsat", time_limit=30)
     >>> g.total_cost <= split.value <= whole.value
     True
     """
@@ -98,6 +126,7 @@ def split_gap_bound(graph: Graph, budget: int, *, parts: int = 8, rounds: int = 
     stages = constraint_stages(graph, budget, share)
     parts = max(1, min(parts, len(stages)))
     runs = [stages[len(stages) * k // parts: len(stages) * (k + 1) // parts] for k in range(parts)]
+    pairs: list[set[tuple[int, int]]] = [set() for _ in runs]  # rows at recomputations, per part
     relaxations = [gap_relaxation(graph, budget, stages=run) for run in runs]
     costs = scale_costs(graph.cost)
     unit = relaxations[0].cost_unit
@@ -111,11 +140,12 @@ def split_gap_bound(graph: Graph, budget: int, *, parts: int = 8, rounds: int = 
     for v, w in weight.items():
         weight[v] = {k: x / sum(w.values()) for k, x in w.items()}
     best = float(offset)
-    for step in range(rounds):
-        total, used = float(offset), []
-        for k, relaxed in enumerate(relaxations):
+    for step in range(steps):
+        total, used, grew = float(offset), [], False
+        for k, run in enumerate(runs):
+            relaxed = gap_relaxation(graph, budget, stages=run, recompute_rows=pairs[k]) if step else relaxations[k]
             _charge(relaxed, _split(costs.values, weight, k), offset)
-            left = None if deadline is None else (deadline - time.perf_counter()) / (parts * (rounds - step) - k)
+            left = None if deadline is None else (deadline - time.perf_counter()) / (parts * (steps - step) - k)
             status, bound, values = _solve_relaxation(relaxed.model, backend, left, threads)
             if status == Status.INFEASIBLE:
                 return LowerBound(math.inf, graph.total_cost, status, time.perf_counter() - t0, len(stages),
@@ -123,9 +153,12 @@ def split_gap_bound(graph: Graph, budget: int, *, parts: int = 8, rounds: int = 
             total += max(0, (bound or offset) - offset)
             used.append(None if values is None else
                         {v for v, xs in relaxed.recomputed.items() if any(values.get(x) for x in xs)})
+            new = set() if values is None else set(relaxed.recomputations(values)) - pairs[k]
+            grew = grew or bool(new)
+            pairs[k] |= new
         best = max(best, total)
-        if not _move_shares(weight, used, 0.5 / math.sqrt(step + 1)):
-            break  # the parts agree on every node: the split cannot improve
+        if not _move_shares(weight, used, 0.5 / math.sqrt(step + 1)) and not grew:
+            break  # the parts agree on every node and gain no row: no further step can move
         if deadline is not None and time.perf_counter() >= deadline:
             break
     value = max(graph.total_cost, best * unit)

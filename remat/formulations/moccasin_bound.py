@@ -41,9 +41,23 @@ within the budget there): ``base(s)``, the memory without recomputation
   ``s``" always and ``late[v]`` only where it surely is, so the row never
   asks more than a schedule must.)
 
-What it leaves out, and why it is only a bound: memory at the
-recomputations themselves, at the other stages, reads by recomputed nodes,
-and whether a gap can close (the inputs of ``u`` resident at its
+Optional rows at recomputations (``recompute_rows``, pairs ``(v, r)``), for
+a stand-in stage ``r`` that is itself a constraint stage, as is ``r - 1``
+(so ``y[v, r]`` means "recomputed in stage ``r``" exactly): when ``v`` is
+recomputed in stage ``r``, all its inputs are resident at that moment. So
+is everything the row at ``r`` counts, except node ``r`` (not computed yet)
+and what stage ``r`` recomputes after ``v`` (index order). An input ``u``
+whose last reader comes before ``r`` is not in that row unless kept
+(``e[u, r]``), so the moment holds at least ``row(r) - mem[r] - sum(mem[x]
+y[x, r] for x > v) + sum(mem[u] (y[v, r] - e[u, r]))`` over those inputs.
+With ``y[v, r] = 0`` that is implied by the row at ``r``; with ``y[v, r] =
+1`` it is the memory at the recomputation, within the budget. There are
+tens of thousands of such pairs on a 500-node graph; :func:`remat.bounds.gap_lower_bound`
+adds those of each solution and solves again.
+
+What it still leaves out, and why it is only a bound: memory at the
+recomputations of other stages, at the other stages, reads by recomputed
+nodes, and whether a gap can close (the inputs of ``u`` resident at its
 recomputation). Objective: the total cost plus the recomputations.
 
 >>> from remat.generators import linear
@@ -59,7 +73,7 @@ from __future__ import annotations
 
 import bisect
 from dataclasses import dataclass
-from typing import Sequence
+from typing import Iterable, Sequence
 
 from remat.errors import FormulationError
 from remat.formulations.ir import BoolVar, Linear, Model
@@ -73,7 +87,8 @@ class Relaxation:
 
     ``stages`` are the constraint stages. A stage over the budget that no gap can relieve makes the
     model infeasible (a constant-false row), as the full model is then. ``recomputed[v]``: the literals
-    of which one is true when the relaxation recomputes node ``v`` (its ``y`` and ``late``).
+    of which one is true when the relaxation recomputes node ``v`` (its ``y`` and ``late``);
+    ``stand_in[x] = (v, r)`` for each ``y[v, r]``.
     """
 
     model: Model
@@ -81,6 +96,11 @@ class Relaxation:
     exact_costs: bool
     stages: list[int]
     recomputed: dict[int, tuple[BoolVar, ...]]
+    stand_in: dict[BoolVar, tuple[int, int]]
+
+    def recomputations(self, values: dict) -> list[tuple[int, int]]:
+        """The pairs ``(v, r)`` whose ``y[v, r]`` is set in ``values`` (a solution of :attr:`model`)."""
+        return sorted(pair for x, pair in self.stand_in.items() if values.get(x))
 
 
 def constraint_stages(graph: Graph, budget: int, share: float = 1.0) -> list[int]:
@@ -106,10 +126,12 @@ def _reach(graph: Graph) -> tuple[list[bool], list[int], list[bool]]:
     return can_recompute, reach, beyond
 
 
-def gap_relaxation(graph: Graph, budget: int, *, share: float = 1.0,
-                   stages: Sequence[int] | None = None) -> Relaxation:
+def gap_relaxation(graph: Graph, budget: int, *, share: float = 1.0, stages: Sequence[int] | None = None,
+                   recompute_rows: Iterable[tuple[int, int]] = ()) -> Relaxation:
     """The relaxation of the module docstring at ``stages`` (default: those whose memory without
-    recomputation is above ``share`` x ``budget``; more stages, a tighter and larger relaxation)."""
+    recomputation is above ``share`` x ``budget``; more stages, a tighter and larger relaxation), with
+    rows at the recomputations ``recompute_rows`` (pairs ``(v, r)``; those that are not exact stand-ins,
+    or whose inputs are all in the row at ``r``, add nothing)."""
     n = graph.n
     if share <= 0:
         raise FormulationError(f"gap relaxation: share must be positive, got {share}")
@@ -162,6 +184,8 @@ def gap_relaxation(graph: Graph, budget: int, *, share: float = 1.0,
         """Literals of which one is true whenever v is recomputed in a stage after s."""
         return [x for x in (stand_in(v, s),) if x is not None] + ([late[v]] if v in late else [])
 
+    stage_rows: dict[int, tuple[list[tuple[BoolVar, int]], int]] = {}  # s -> (terms, room) of its row
+    kept: dict[tuple[int, int], BoolVar] = {}  # (u, s) -> e[u, s]
     for s in stages:
         inputs = set(graph.preds[s])
         terms: list[tuple[BoolVar, int]] = []
@@ -187,14 +211,39 @@ def gap_relaxation(graph: Graph, budget: int, *, share: float = 1.0,
                 for xs in kept_for:
                     m.add(Linear(((e, 1),) + tuple((x, -1) for x in xs) + own, lb=0))
                 terms.append((e, mem[u]))
+                kept[u, s] = e
                 extended = True
         room = capacity - base[s]
+        stage_rows[s] = (terms, room)
         if not terms and room < 0:  # no gap can relieve stage s: the relaxation, and the model, are infeasible
             never = m.int_var(0, 0, f"stage {s} over the budget")
             m.add(Linear(((never, 1),), lb=1))
             break
         if room < 0 or extended:
             m.add(Linear(tuple(terms), ub=room))
+    exact = {(v, r): x for v, ys in y.items() for r, x in ys if r in stage_rows and r - 1 in stage_rows}
+    at_stage: dict[int, list[tuple[int, BoolVar]]] = {}
+    for (v, r), x in exact.items():
+        at_stage.setdefault(r, []).append((v, x))
+    for v, r in sorted(set(recompute_rows)):
+        if (v, r) not in exact:
+            continue
+        dead = [u for u in graph.preds[v] if last[u] < r and mem[u]]
+        if not dead:
+            continue
+        terms, room = stage_rows[r]
+        row: dict[BoolVar, int] = {}
+        for x, c in terms:
+            row[x] = row.get(x, 0) + c
+        row[exact[v, r]] = row.get(exact[v, r], 0) + sum(mem[u] for u in dead)
+        for u in dead:
+            if (u, r) in kept:
+                row[kept[u, r]] = row.get(kept[u, r], 0) - mem[u]
+        for w, x in at_stage[r]:
+            if w > v:
+                row[x] = row.get(x, 0) - mem[w]
+        m.add(Linear(tuple((x, c) for x, c in row.items() if c), ub=room + mem[r]))
     recomputed = {v: tuple(x for _, x in y[v]) + ((late[v],) if v in late else ()) for v in y}
     m.minimize([(x, costs.values[v]) for v, xs in recomputed.items() for x in xs], offset=sum(costs.values))
-    return Relaxation(m, costs.unit, costs.exact, stages, {v: xs for v, xs in recomputed.items() if xs})
+    return Relaxation(m, costs.unit, costs.exact, stages, {v: xs for v, xs in recomputed.items() if xs},
+                      {x: (v, r) for v, ys in y.items() for r, x in ys})
