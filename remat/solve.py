@@ -200,9 +200,9 @@ def solve(graph: Graph, budget: int, *, backend: "str | Backend" = "cpsat",
 RELAXATION_SHARE = 0.5
 RELAXATION_MAX_SECONDS = 60.0
 # ... and is skipped when the relaxation has more variables and rows than this per second of that
-# time: the HiGHS backend's Pyomo translation, which no time limit covers, and the solve then take
-# longer than it (RL2 at 132,156: 18,400 in 3.7 s, proven; generated 500-node graphs at 90%:
-# 100,000 and more, 12 s of translation per 36,000).
+# time: HiGHS would not close it (RL2 at 132,156: 18,400, proven in 3.7 s; generated 500-node graphs at
+# 90%: 100,000 and more, about 100 s each). Chosen when the relaxation went through Pyomo, whose
+# translation (12 s per 36,000) no time limit covers; it now goes to highs-direct (under a second).
 RELAXATION_ITEMS_PER_SECOND = 5000
 
 

@@ -233,7 +233,7 @@ class DomainsToOneHot:
         rn = data.renamed
         for c in model.constraints:
             if isinstance(c, Linear):
-                out.add(Linear(tuple((rn.get(v, v), k) for v, k in c.terms), c.lb, c.ub, c.enforce))
+                out.add(Linear(tuple((rn.get(v, v), k) for v, k in c.terms), c.lb, c.ub, c.enforce) if rn else c)
             elif isinstance(c, Clause):
                 out.add(c)
             else:
@@ -281,10 +281,13 @@ class EnforcedToBigM:
         return out, self.dummies
 
     def _linear(self, out: Model, c: Linear) -> None:
-        terms = _merge(c.terms)
         if not c.enforce:
-            self._row(out, terms, c.lb, c.ub)
+            if c.terms and all(k for _, k in c.terms) and len({v for v, _ in c.terms}) == len(c.terms):
+                out.add(c)  # already a plain row (most rows of a relaxation): no copy
+            else:
+                self._row(out, c.terms, c.lb, c.ub)
             return
+        terms = _merge(c.terms)
         lo, hi = activity(terms)
         # sum of the enforcement literals' negations: 0 exactly when the constraint is enforced
         slack_terms, slack_const = _literal_sum(tuple(negate(x) for x in c.enforce))
