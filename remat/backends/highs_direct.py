@@ -43,7 +43,7 @@ class HighsDirectBackend:
 
     @classmethod
     def is_available(cls) -> bool:
-        return module_available("highspy")
+        return module_available("highspy") and module_available("pyomo")  # pyomo: silencing HiGHS's banner
 
     def solve(self, model: Model, options: SolveOptions) -> RawResult:
         import highspy
