@@ -8,7 +8,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from remat.bounds import gap_lower_bound, split_gap_bound
+from remat.bounds import _solve_relaxation, gap_lower_bound
 from remat.formulations.moccasin_bound import gap_relaxation
 from remat.generators import random_layered
 from remat.graph import Graph, load_graph, no_remat_peak, no_remat_profile
@@ -48,33 +48,30 @@ def test_the_bound_never_exceeds_the_proven_optimum_on_layered_graphs(seed):
         assert g.total_cost <= bound.value <= optimum.objective
     tighter = gap_lower_bound(g, budget, time_limit=60, share=ALL_STAGES, rounds=6)
     assert bound.value <= tighter.value <= optimum.objective
-    split = split_gap_bound(g, budget, parts=3, steps=3, time_limit=60, share=ALL_STAGES)
-    assert g.total_cost <= split.value <= bound.value
+    grown = gap_lower_bound(g, budget, time_limit=60, share=ALL_STAGES, rounds=8, start_stages=3, add_stages=3)
+    assert g.total_cost <= grown.value <= optimum.objective
 
 
-@settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(graph=small_dags(), frac=st.floats(0.3, 1.0), parts=st.integers(2, 4),
-       share=st.sampled_from([ALL_STAGES, 1.0]))
-def test_the_split_bound_never_exceeds_the_whole_relaxation_nor_the_optimum(graph, frac, parts, share):
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(graph=small_dags(), frac=st.floats(0.3, 1.0), data=st.data())
+def test_the_bound_at_any_set_of_stages_never_exceeds_the_brute_force_optimum(graph, frac, data):
+    """Rows at an arbitrary subset of the stages, not only those above a memory threshold (stage growth
+    picks such subsets), and rows at the recomputations of its solutions."""
     budget = int(frac * no_remat_peak(graph))
     expected = brute_force(graph, budget)
-    whole = gap_lower_bound(graph, budget, backend="cpsat", time_limit=20, threads=1, share=share)
-    split = split_gap_bound(graph, budget, parts=parts, steps=3, backend="cpsat", time_limit=60, threads=1,
-                            share=share)
-    assert graph.total_cost <= split.value <= whole.value
-    if expected is not None:
-        assert split.value <= expected
-    if split.value == math.inf:  # a part is infeasible only where the model is
-        assert split.status == Status.INFEASIBLE and expected is None
-
-
-@pytest.mark.parametrize("seed", range(3))
-def test_the_split_bound_in_one_part_is_the_whole_relaxation(seed):
-    g = random_layered(30, seed=seed)
-    budget = int(0.85 * no_remat_peak(g))
-    whole = gap_lower_bound(g, budget, backend="cpsat", time_limit=30, share=ALL_STAGES)
-    one = split_gap_bound(g, budget, parts=1, steps=2, backend="cpsat", time_limit=30, share=ALL_STAGES)
-    assert whole.status == Status.OPTIMAL and one.value == whole.value
+    stages = data.draw(st.lists(st.integers(0, graph.n - 1), unique=True))
+    relaxed = gap_relaxation(graph, budget, stages=stages)
+    status, bound, values = _solve_relaxation(relaxed.model, "cpsat", 20, 1)
+    if status == Status.INFEASIBLE:
+        assert expected is None
+        return
+    assert status == Status.OPTIMAL
+    tighter = gap_relaxation(graph, budget, stages=stages, recompute_rows=relaxed.recomputations(values))
+    status, again, _ = _solve_relaxation(tighter.model, "cpsat", 20, 1)
+    assert status in (Status.OPTIMAL, Status.INFEASIBLE)
+    if expected is None:
+        return
+    assert status == Status.OPTIMAL and bound <= again and again * relaxed.cost_unit <= expected
 
 
 def test_no_gap_can_relieve_a_stage_over_the_budget():

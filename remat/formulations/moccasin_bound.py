@@ -86,16 +86,14 @@ class Relaxation:
     """The gap relaxation's model; its objective times ``cost_unit`` is in the graph's cost unit.
 
     ``stages`` are the constraint stages. A stage over the budget that no gap can relieve makes the
-    model infeasible (a constant-false row), as the full model is then. ``recomputed[v]``: the literals
-    of which one is true when the relaxation recomputes node ``v`` (its ``y`` and ``late``);
-    ``stand_in[x] = (v, r)`` for each ``y[v, r]``.
+    model infeasible (a constant-false row), as the full model is then. ``stand_in[x] = (v, r)`` for
+    each literal ``y[v, r]``.
     """
 
     model: Model
     cost_unit: float | int
     exact_costs: bool
     stages: list[int]
-    recomputed: dict[int, tuple[BoolVar, ...]]
     stand_in: dict[BoolVar, tuple[int, int]]
 
     def recomputations(self, values: dict) -> list[tuple[int, int]]:
@@ -243,7 +241,6 @@ def gap_relaxation(graph: Graph, budget: int, *, share: float = 1.0, stages: Seq
             if w > v:
                 row[x] = row.get(x, 0) - mem[w]
         m.add(Linear(tuple((x, c) for x, c in row.items() if c), ub=room + mem[r]))
-    recomputed = {v: tuple(x for _, x in y[v]) + ((late[v],) if v in late else ()) for v in y}
-    m.minimize([(x, costs.values[v]) for v, xs in recomputed.items() for x in xs], offset=sum(costs.values))
-    return Relaxation(m, costs.unit, costs.exact, stages, {v: xs for v, xs in recomputed.items() if xs},
-                      {x: (v, r) for v, ys in y.items() for r, x in ys})
+    m.minimize([(x, costs.values[v]) for v, xs in y.items() for _, x in xs]
+               + [(x, costs.values[v]) for v, x in late.items()], offset=sum(costs.values))
+    return Relaxation(m, costs.unit, costs.exact, stages, {x: (v, r) for v, ys in y.items() for r, x in ys})

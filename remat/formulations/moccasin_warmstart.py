@@ -77,6 +77,25 @@ def plan_sequence(n: int, plan: Plan) -> list[int]:
     return seq
 
 
+def first_computation_memory(graph: Graph, plan: Plan) -> list[int]:
+    """Memory at the first computation of each node when ``plan``'s sequence runs, tensors freed at once.
+
+    >>> from remat.graph import Graph
+    >>> g = Graph.from_edges([(0, 1), (1, 2), (0, 2)], cost={0: 1, 1: 1, 2: 1}, mem={0: 1, 1: 10, 2: 100})
+    >>> first_computation_memory(g, {}), first_computation_memory(g, {0: 2})
+    ([1, 11, 111], [1, 11, 111])
+    """
+    seq = plan_sequence(graph.n, plan)
+    profile, _ = _Evaluator(graph, 0).profile(seq)
+    memory = [0] * graph.n
+    seen = [False] * graph.n
+    for v, m in zip(seq, profile):
+        if not seen[v]:
+            seen[v] = True
+            memory[v] = m
+    return memory
+
+
 class _Evaluator:
     """Memory profile of compute sequences under the earliest-free rule.
 
