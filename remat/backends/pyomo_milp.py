@@ -39,8 +39,8 @@ from typing import Any, ClassVar
 
 from remat.backends.base import RawResult, SolveOptions, backend_features, module_available
 from remat.backends.highs_watch import HighsWatch
-from remat.backends.milp_common import check_highs_options, check_magnitude, milp_result, reset_highs_threads
 from remat.backends.linearize import bounds, linearize
+from remat.backends.milp_common import check_highs_options, check_magnitude, milp_result, reset_highs_threads
 from remat.errors import BackendError
 from remat.formulations.ir import Model, Var
 from remat.status import Status
