@@ -4,8 +4,9 @@ The same MILP as ``--backend highs`` (:func:`remat.backends.linearize.linearize`
 passed to ``highspy.Highs`` as column bounds, integrality, costs and a
 row-wise sparse matrix instead of a Pyomo model. Pyomo's model building is
 Python work per variable and row outside HiGHS's time limit; on the gap
-relaxation of a 500-node graph (55,000 binaries, 79,000 rows) it took most of
-the solve. Everything else is as in the Pyomo route: statuses, the MIP start,
+relaxation of the generated 500-node graph seed 0 at 90% (36,000 rows) it took
+12 s of a 17 s solve (cProfile); ``benchmarks/highs_routes.py`` compares the
+two routes. Everything else is as in the Pyomo route: statuses, the MIP start,
 progress and Ctrl-C through :class:`~remat.backends.highs_watch.HighsWatch`,
 the precision guard, and the rounded solution re-checked against the IR.
 Extra options (``SolveOptions.extra``) are HiGHS option names; an unknown one
