@@ -85,7 +85,7 @@ def gap_lower_bound(graph: Graph, budget: int, *, backend: str | None = None, ti
         stages = sorted(sorted(stages, key=lambda s: (-memory[s], s))[:max(1, start_stages)])
     pairs: set[tuple[int, int]] = set()
     best = None
-    for _ in range(rounds):
+    for _ in range(max(1, rounds)):
         relaxed = gap_relaxation(graph, budget, stages=stages, recompute_rows=pairs)
         left = None if deadline is None else max(0.0, deadline - time.perf_counter())
         status, bound, values = _solve_relaxation(relaxed.model, backend, left, threads)

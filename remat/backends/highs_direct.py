@@ -98,8 +98,9 @@ def _highs_model(milp: Model, options: SolveOptions) -> tuple[Any, dict[Var, int
     variables = list(milp.int_vars) + list(milp.bool_vars)
     columns = {v: k for k, v in enumerate(variables)}
     n = len(variables)
-    lower, upper = (np.array(side, dtype=float) for side in zip(*(bounds(v) for v in variables))) if n else (
-        np.zeros(0), np.zeros(0))
+    domains = [bounds(v) for v in variables]
+    lower = np.array([lo for lo, _ in domains], dtype=float)
+    upper = np.array([hi for _, hi in domains], dtype=float)
     cost = np.zeros(n)
     offset = 0.0
     if milp.objective is not None:

@@ -54,8 +54,7 @@ def complete(lin: Linearized, values: dict[Var, float]) -> dict[Var, int]:
 
 
 def milp_result(model: Model, lin: Linearized, status: Status, values: dict[Var, float] | None,
-                bound: float | None, message: str, options: SolveOptions, t0: float,
-                watch: HighsWatch | None = None) -> RawResult:
+                bound: float | None, message: str, options: SolveOptions, t0: float, watch: HighsWatch) -> RawResult:
     """A MILP solver's answer on ``lin`` as a RawResult of the IR ``model``: the solution rounded, mapped
     back and re-checked (one that holds only within the solver's tolerances comes back UNKNOWN, never as a
     schedule), OPTIMAL downgraded to FEASIBLE where a requested relative gap left the bound below it."""
@@ -75,8 +74,8 @@ def milp_result(model: Model, lin: Linearized, status: Status, values: dict[Var,
     if bound is not None and not math.isfinite(bound):
         bound = None
     return RawResult(status=status, values=ir_values, objective=objective, bound=bound,
-                     wall_time=time.perf_counter() - t0, time_to_best=None if watch is None else watch.time_to_best,
-                     message=message, interrupted=False if watch is None else watch.interrupted)
+                     wall_time=time.perf_counter() - t0, time_to_best=watch.time_to_best, message=message,
+                     interrupted=watch.interrupted)
 
 
 def objective_value(model: Model, values: dict[Var, int]) -> float | None:

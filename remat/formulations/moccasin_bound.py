@@ -219,28 +219,31 @@ def gap_relaxation(graph: Graph, budget: int, *, share: float = 1.0, stages: Seq
             break
         if room < 0 or extended:
             m.add(Linear(tuple(terms), ub=room))
+    _add_recomputation_rows(m, graph, mem, last, y, stage_rows, kept, recompute_rows)
+    m.minimize([(x, costs.values[v]) for v, xs in y.items() for _, x in xs]
+               + [(x, costs.values[v]) for v, x in late.items()], offset=sum(costs.values))
+    return Relaxation(m, costs.unit, costs.exact, stages, {x: (v, r) for v, ys in y.items() for r, x in ys})
+
+
+def _add_recomputation_rows(m: Model, graph: Graph, mem: Sequence[int], last: Sequence[int],
+                            y: dict[int, list[tuple[int, BoolVar]]],
+                            stage_rows: dict[int, tuple[list[tuple[BoolVar, int]], int]],
+                            kept: dict[tuple[int, int], BoolVar], pairs: Iterable[tuple[int, int]]) -> None:
+    """The rows at recomputations of the module docstring, for ``pairs`` ``(v, r)`` whose ``y[v, r]`` is an
+    exact stand-in (rows at ``r - 1`` and ``r``) and whose node has inputs freed before ``r``."""
     exact = {(v, r): x for v, ys in y.items() for r, x in ys if r in stage_rows and r - 1 in stage_rows}
     at_stage: dict[int, list[tuple[int, BoolVar]]] = {}
     for (v, r), x in exact.items():
         at_stage.setdefault(r, []).append((v, x))
-    for v, r in sorted(set(recompute_rows)):
-        if (v, r) not in exact:
-            continue
+    for v, r in sorted(set(pairs)):
         dead = [u for u in graph.preds[v] if last[u] < r and mem[u]]
-        if not dead:
+        if (v, r) not in exact or not dead:
             continue
         terms, room = stage_rows[r]
         row: dict[BoolVar, int] = {}
-        for x, c in terms:
+        changes = (terms + [(exact[v, r], sum(mem[u] for u in dead))]
+                   + [(kept[u, r], -mem[u]) for u in dead if (u, r) in kept]  # kept: already in the row at r
+                   + [(x, -mem[w]) for w, x in at_stage[r] if w > v])  # recomputed after v in stage r
+        for x, c in changes:
             row[x] = row.get(x, 0) + c
-        row[exact[v, r]] = row.get(exact[v, r], 0) + sum(mem[u] for u in dead)
-        for u in dead:
-            if (u, r) in kept:
-                row[kept[u, r]] = row.get(kept[u, r], 0) - mem[u]
-        for w, x in at_stage[r]:
-            if w > v:
-                row[x] = row.get(x, 0) - mem[w]
         m.add(Linear(tuple((x, c) for x, c in row.items() if c), ub=room + mem[r]))
-    m.minimize([(x, costs.values[v]) for v, xs in y.items() for _, x in xs]
-               + [(x, costs.values[v]) for v, x in late.items()], offset=sum(costs.values))
-    return Relaxation(m, costs.unit, costs.exact, stages, {x: (v, r) for v, ys in y.items() for r, x in ys})
