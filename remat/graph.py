@@ -116,6 +116,32 @@ class Graph:
                 "graph": {"name": self.name, "order": list(self.ids)},
                 "nodes": nodes, "links": links}
 
+    def reordered(self, order: Sequence[int]) -> "Graph":
+        """The same graph with its nodes in ``order`` (node indices, a topological order): same ids,
+        costs, sizes and edges, so a schedule of one is a schedule of the other; only the order that
+        order-bound models (the paper's stage restriction) follow changes.
+
+        >>> g = Graph.from_edges([("a", "c"), ("b", "c")], cost={"a": 1, "b": 2, "c": 3}, mem={"a": 1, "b": 1, "c": 1})
+        >>> g.reordered([1, 0, 2]).ids
+        ('b', 'a', 'c')
+        >>> g.reordered([2, 0, 1])
+        Traceback (most recent call last):
+        remat.errors.GraphError: order is not a topological order: 'c' comes before its input 'a'
+        """
+        if sorted(order) != list(range(self.n)):
+            raise GraphError(f"order must list each of the {self.n} node indices once")
+        position = {v: i for i, v in enumerate(order)}
+        for v in order:
+            for u in self.preds[v]:
+                if position[u] > position[v]:
+                    raise GraphError(f"order is not a topological order: {self.ids[v]!r} comes before "
+                                     f"its input {self.ids[u]!r}")
+        return Graph(name=self.name, ids=tuple(self.ids[v] for v in order),
+                     cost=tuple(self.cost[v] for v in order), mem=tuple(self.mem[v] for v in order),
+                     preds=tuple(tuple(sorted(position[u] for u in self.preds[v])) for v in order),
+                     labels=tuple(self.labels[v] for v in order),
+                     recomputable=tuple(self.recomputable[v] for v in order))
+
     def save(self, path: str | Path) -> None:
         Path(path).write_text(json.dumps(self.to_json(), indent=1) + "\n")
 

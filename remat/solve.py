@@ -56,6 +56,8 @@ class Result:
     interrupted: bool = False  # stopped by Ctrl-C: the schedule, if any, is the best incumbent so far
     unproven_reason: str = ""  # why a schedule is FEASIBLE rather than OPTIMAL, in words
     bound_time: float = 0.0  # seconds spent on the formulation's relaxation (``lower_bound``)
+    order: str = "given"  # the order of first computations the model followed (see remat.ordering)
+    order_time: float = 0.0  # seconds spent finding that order
 
     @property
     def gap(self) -> float | None:
@@ -83,7 +85,8 @@ def solve(graph: Graph, budget: int, *, backend: "str | Backend" = "cpsat",
           threads: int | None = None, max_copies: int = 2, seed: int = 0,
           hint: Sequence[int] | None = None, warm_start: bool = True, lower_bound: bool = False,
           on_progress: Callable[[Progress], None] | None = None, log: bool = False,
-          backend_options: dict[str, Any] | None = None, **formulation_options: Any) -> Result:
+          backend_options: dict[str, Any] | None = None, order: str = "given",
+          **formulation_options: Any) -> Result:
     """Find a minimum-cost schedule of ``graph`` within ``budget`` bytes.
 
     ``hint`` is a compute sequence (node indices) to warm-start from; with
@@ -98,6 +101,9 @@ def solve(graph: Graph, budget: int, *, backend: "str | Backend" = "cpsat",
     ``on_progress`` receives each new incumbent and bound in the graph's cost
     unit, ``elapsed`` counted from the start of the solve.
     ``formulation`` may also name a baseline; it then runs without a backend.
+    ``order="memory"`` (default ``"given"``, the paper's model) first looks for
+    an order of first computations with less memory above the budget and
+    solves the model in that order: see :func:`solve_in_memory_order`.
 
     >>> from remat.generators import unet
     >>> g = unet(depth=2)
@@ -108,6 +114,12 @@ def solve(graph: Graph, budget: int, *, backend: "str | Backend" = "cpsat",
     """
     if isinstance(budget, bool) or not isinstance(budget, int) or budget < 0:
         raise BudgetError(f"budget must be a non-negative integer number of bytes, got {budget!r}")
+    if order != "given":
+        return solve_in_memory_order(graph, budget, order=order, time_limit=time_limit, hint=hint,
+                                     on_progress=on_progress, backend=backend, formulation=formulation,
+                                     threads=threads, max_copies=max_copies, seed=seed, warm_start=warm_start,
+                                     lower_bound=lower_bound, log=log, backend_options=backend_options,
+                                     **formulation_options)
     form = get_formulation(formulation)
     if hasattr(form, "schedule"):
         return _run_heuristic(form, graph, budget, max_copies=max_copies, **formulation_options)
@@ -312,3 +324,63 @@ def _own_warm_start(graph: Graph, built: Any, own_start: tuple[Sequence[int], bo
         return ("formulation" if fits else "formulation (over budget)"), own
     return name, values
 
+
+
+# The order search (``order="memory"``) takes at most this share of the time limit; it stops as
+# soon as an order fits the budget without recomputation.
+ORDER_SHARE = 0.25
+
+
+def solve_in_memory_order(graph: Graph, budget: int, *, order: str = "memory", time_limit: float | None = None,
+                          hint: Sequence[int] | None = None, on_progress: Callable[[Progress], None] | None = None,
+                          seed: int = 0, **options: Any) -> Result:
+    """:func:`solve` on ``graph`` in :func:`remat.ordering.low_memory_order`'s order of first computations.
+
+    An opt-in lever, off by default: the model then is no longer the paper's (which fixes the given
+    order), so nothing it proves carries over to ``graph`` except a schedule without recomputation
+    (cost = total cost) being optimal. A reordered optimum is therefore reported ``feasible``
+    ("optimal in the memory order" in ``unproven_reason``), the bound is the total cost, and a model
+    infeasible in the new order is solved again in the given order with the time left. The schedule
+    is verified against ``graph`` itself. The search takes at most :data:`ORDER_SHARE` of the limit.
+
+    >>> from remat.generators import random_layered
+    >>> g = random_layered(60, seed=3)
+    >>> r = solve(g, int(0.8 * no_remat_peak(g)), order="memory", time_limit=20)
+    >>> r.order, r.report.valid, r.peak_memory <= r.budget
+    ('memory', True, True)
+    """
+    from remat.ordering import order_for
+
+    t0 = time.perf_counter()
+    deadline = None if time_limit is None else t0 + ORDER_SHARE * time_limit
+    reordered = order_for(graph, budget, order, seed=seed, deadline=deadline)
+    order_time = time.perf_counter() - t0
+    if hint is not None:
+        hint = [reordered.index[graph.ids[v]] for v in hint]
+
+    def shifted(p: Progress) -> None:
+        if on_progress is not None:
+            on_progress(Progress(order_time + p.elapsed, p.objective, graph.total_cost))  # the only bound that holds
+
+    left = None if time_limit is None else max(0.0, time_limit - order_time)
+    inner = solve(reordered, budget, time_limit=left, hint=hint, on_progress=shifted, seed=seed, **options)
+    if inner.status == Status.INFEASIBLE and reordered is not graph:
+        left = None if time_limit is None else max(0.0, time_limit - (time.perf_counter() - t0))
+        inner = solve(graph, budget, time_limit=left, hint=None, on_progress=shifted, seed=seed, **options)
+        inner.message = f"infeasible in the memory order; solved in the given order. {inner.message}".strip()
+        order = "given"
+    inner.order, inner.order_time = order, order_time
+    inner.wall_time = time.perf_counter() - t0
+    if inner.schedule is None or order == "given":
+        return inner
+    report = verify(graph, inner.schedule, budget)
+    if not report.valid:
+        raise VerificationFailed("the schedule found in the memory order is invalid for the graph: "
+                                 + "; ".join(map(str, report.violations[:3])))
+    if inner.status == Status.OPTIMAL and report.total_cost != graph.total_cost:
+        inner.status = Status.FEASIBLE
+        inner.unproven_reason = "optimal in the memory order; the order is a heuristic, nothing proven for the graph"
+        inner.schedule = _with_replayed_claims(inner.schedule, report, inner.status)
+    inner.report = report
+    inner.bound = graph.total_cost if inner.status != Status.OPTIMAL else inner.objective
+    return inner

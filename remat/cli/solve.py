@@ -13,6 +13,7 @@ from remat.cli.common import add_graph_argument, echo, graph_from_args, int_in_r
 from remat.cli.progress import LiveLine
 from remat.errors import OutputError
 from remat.graph import no_remat_peak
+from remat.ordering import ORDERS
 from remat.solve import solve
 from remat.status import Status
 
@@ -36,6 +37,10 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--lower-bound", action="store_true",
                    help="first bound the optimum with the formulation's relaxation (up to half the time), so "
                         "that the solver can stop when its incumbent meets the bound")
+    p.add_argument("--order", choices=ORDERS, default="given",
+                   help="order of first computations: the graph's own (default, the paper's model) or a search "
+                        "for one with less memory above the budget (a heuristic lever; nothing proven then but "
+                        "a schedule without recomputation)")
     p.add_argument("-o", "--output", metavar="OUT.json", help="write the schedule (remat-schedule/1)")
     p.add_argument("--quiet", "-q", action="store_true", help="no live progress line")
     p.set_defaults(func=run)
@@ -51,7 +56,7 @@ def run(args: argparse.Namespace) -> int:
         result = solve(graph, budget, backend=args.backend, formulation=args.formulation,
                        time_limit=args.time_limit, threads=args.threads, max_copies=args.max_copies,
                        seed=args.seed, on_progress=live.update, warm_start=args.warm_start,
-                       lower_bound=args.lower_bound)
+                       lower_bound=args.lower_bound, order=args.order)
     if result.schedule is not None and args.output:
         try:
             result.schedule.save(args.output)  # atomic: a temporary file, then a rename
@@ -85,6 +90,8 @@ def check_writable(path: str) -> None:
 def summary(result, peak: int) -> str:
     share = f"{100 * result.budget / peak:.1f}% of " if peak else ""
     head = f"{result.graph}: budget {result.budget:,} bytes ({share}no-remat peak {peak:,})"
+    if result.order != "given":
+        head += f"; first computations in the {result.order} order ({result.order_time:.2f}s to find)"
     if result.interrupted:
         head += "\ninterrupted (Ctrl-C): " + ("best verified incumbent so far below" if result.schedule is not None
                                              else "no schedule yet")
