@@ -340,8 +340,9 @@ def solve_in_memory_order(graph: Graph, budget: int, *, order: str = "memory", t
     order), so nothing it proves carries over to ``graph`` except a schedule without recomputation
     (cost = total cost) being optimal. A reordered optimum is therefore reported ``feasible``
     ("optimal in the memory order" in ``unproven_reason``), the bound is the total cost, and a model
-    infeasible in the new order is solved again in the given order with the time left. The schedule
-    is verified against ``graph`` itself. The search takes at most :data:`ORDER_SHARE` of the limit.
+    infeasible in the new order is solved again in the given order with the time left. When the
+    search finds no better order, this is the default solve (``Result.order`` says ``"given"``) and
+    its statuses stand. The schedule is verified against ``graph`` itself. The search takes at most :data:`ORDER_SHARE` of the limit.
 
     >>> from remat.generators import random_layered
     >>> g = random_layered(60, seed=3)
@@ -355,23 +356,34 @@ def solve_in_memory_order(graph: Graph, budget: int, *, order: str = "memory", t
     deadline = None if time_limit is None else t0 + ORDER_SHARE * time_limit
     reordered = order_for(graph, budget, order, seed=seed, deadline=deadline)
     order_time = time.perf_counter() - t0
-    if hint is not None:
+    if hint is not None and reordered is not graph:
         hint = [reordered.index[graph.ids[v]] for v in hint]
 
-    def shifted(p: Progress) -> None:
-        if on_progress is not None:
-            on_progress(Progress(order_time + p.elapsed, p.objective, graph.total_cost))  # the only bound that holds
+    def reporter(proofs_hold: bool) -> Callable[[Progress], None]:
+        """Progress counted from the start of the order search; in the memory order the model's bound
+        says nothing about the graph, whose total cost is then the only bound that holds."""
+        def report(p: Progress) -> None:
+            if on_progress is not None:
+                on_progress(Progress(order_time + p.elapsed, p.objective, p.bound if proofs_hold else graph.total_cost))
+        return report
+
+    def solve_given(time_left: float | None, given_hint: Sequence[int] | None) -> Result:
+        result = solve(graph, budget, time_limit=time_left, hint=given_hint, on_progress=reporter(True), seed=seed,
+                       **options)
+        result.order_time, result.wall_time = order_time, time.perf_counter() - t0
+        return result
 
     left = None if time_limit is None else max(0.0, time_limit - order_time)
-    inner = solve(reordered, budget, time_limit=left, hint=hint, on_progress=shifted, seed=seed, **options)
-    if inner.status == Status.INFEASIBLE and reordered is not graph:
-        left = None if time_limit is None else max(0.0, time_limit - (time.perf_counter() - t0))
-        inner = solve(graph, budget, time_limit=left, hint=None, on_progress=shifted, seed=seed, **options)
-        inner.message = f"infeasible in the memory order; solved in the given order. {inner.message}".strip()
-        order = "given"
+    if reordered is graph:  # no better order found: this is the default solve, its proofs stand
+        return solve_given(left, hint)
+    inner = solve(reordered, budget, time_limit=left, hint=hint, on_progress=reporter(False), seed=seed, **options)
+    if inner.status == Status.INFEASIBLE:
+        given = solve_given(None if time_limit is None else max(0.0, time_limit - (time.perf_counter() - t0)), None)
+        given.message = f"infeasible in the memory order; solved in the given order. {given.message}".strip()
+        return given
     inner.order, inner.order_time = order, order_time
     inner.wall_time = time.perf_counter() - t0
-    if inner.schedule is None or order == "given":
+    if inner.schedule is None:
         return inner
     report = verify(graph, inner.schedule, budget)
     if not report.valid:

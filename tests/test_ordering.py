@@ -142,6 +142,19 @@ def test_memory_order_beats_the_given_order_on_a_layered_graph():
     assert memory_order.order == "memory" and memory_order.objective < given_order.objective
 
 
+def test_without_a_better_order_the_memory_order_solve_is_the_default_solve(tmp_path, capsys):
+    # A chain (one topological order only) whose head is read again at the end: at 9 bytes it
+    # must be recomputed (cost 13, optimum of remat.testing.optimum's doctest).
+    g = Graph.from_edges([(0, 1), (1, 2), (2, 3), (0, 3)], cost={0: 5, 1: 1, 2: 1, 3: 1}, mem={0: 4, 1: 4, 2: 4, 3: 1})
+    budget = 9
+    default, memory = solve(g, budget, time_limit=30), solve(g, budget, time_limit=30, order="memory")
+    assert default.status == memory.status == Status.OPTIMAL and default.objective > g.total_cost
+    assert memory.order == "given" and memory.objective == default.objective and memory.bound == default.bound
+    g.save(tmp_path / "chain.json")
+    assert main(["solve", str(tmp_path / "chain.json"), "--budget", str(budget), "--order", "memory", "-q"]) == 0
+    assert "kept the given order" in capsys.readouterr().out
+
+
 def test_cli_order_flag(tmp_path, capsys):
     graph, out = tmp_path / "g.json", tmp_path / "s.json"
     random_layered(60, seed=3).save(graph)

@@ -92,6 +92,8 @@ def summary(result, peak: int) -> str:
     head = f"{result.graph}: budget {result.budget:,} bytes ({share}no-remat peak {peak:,})"
     if result.order != "given":
         head += f"; first computations in the {result.order} order ({result.order_time:.2f}s to find)"
+    elif result.order_time:
+        head += f"; the order search kept the given order ({result.order_time:.2f}s)"
     if result.interrupted:
         head += "\ninterrupted (Ctrl-C): " + ("best verified incumbent so far below" if result.schedule is not None
                                              else "no schedule yet")
