@@ -25,7 +25,7 @@ from __future__ import annotations
 import math
 import random
 import time
-from typing import Sequence
+from typing import Callable, Sequence
 
 import numpy as np
 
@@ -39,6 +39,8 @@ ORDERS = ("given", "memory")
 MOVES_PER_NODE = 2000
 """Default length of the search: this many moves per node (the deadline may stop it earlier)."""
 
+
+TICK_SECONDS = 0.5
 
 TEMPERATURE_SCALE = 10.0
 """Starting temperature over the median worsening of the first moves. Tuned on RL1 at 80%
@@ -83,14 +85,15 @@ def _score(profile: np.ndarray, budget: int) -> tuple[float, float]:
 
 
 def low_memory_order(graph: Graph, budget: int, *, seed: int = 0, moves: int | None = None,
-                     deadline: float | None = None) -> list[int]:
+                     deadline: float | None = None, on_tick: Callable[[], None] | None = None) -> list[int]:
     """A topological order (node indices) whose no-remat profile has no more memory above ``budget``
     than the graph's own order, found by simulated annealing (see the module docstring).
 
     Stops when the peak fits ``budget`` (then nothing needs recomputing), after ``moves`` moves
     (default :data:`MOVES_PER_NODE` per node) or at ``deadline`` (a ``time.perf_counter()`` value).
     The temperature falls linearly over the moves or the time to the deadline, whichever runs out
-    first; deterministic for a seed when the deadline does not stop it.
+    first; deterministic for a seed when the deadline does not stop it. ``on_tick()`` is called
+    about every :data:`TICK_SECONDS` while the search runs (for a live progress line).
 
     >>> from remat.graph import Graph, no_remat_peak
     >>> g = Graph.from_edges([("a", "b"), ("c", "d")], cost={v: 1 for v in "abcd"},
@@ -108,15 +111,19 @@ def low_memory_order(graph: Graph, budget: int, *, seed: int = 0, moves: int | N
     best_score, best_order = current, list(order)
     moves = MOVES_PER_NODE * n if moves is None else moves
     rng = random.Random(seed)
-    start = time.perf_counter()
+    start = last_tick = time.perf_counter()
     progress = 0.0  # share of the search done: of the moves, or of the time to the deadline
     temperature0 = None
     sampled: list[float] = []
     for move in range(moves):
         if move % 256 == 0:
+            now = time.perf_counter()
             progress = move / moves
             if deadline is not None:
-                progress = max(progress, (time.perf_counter() - start) / max(deadline - start, 1e-9))
+                progress = max(progress, (now - start) / max(deadline - start, 1e-9))
+            if on_tick is not None and now - last_tick >= TICK_SECONDS:
+                on_tick()
+                last_tick = now
         if best_score[0] == 0 or progress >= 1:
             break
         if rng.random() < TARGETED_SHARE:  # a tensor resident at a step over the budget
@@ -178,7 +185,8 @@ def _move(order: list[int], position: np.ndarray, i: int, j: int) -> None:
     position[order[a:b + 1]] = np.arange(a, b + 1)
 
 
-def order_for(graph: Graph, budget: int, order: str, *, seed: int = 0, deadline: float | None = None) -> Graph:
+def order_for(graph: Graph, budget: int, order: str, *, seed: int = 0, deadline: float | None = None,
+              on_tick: Callable[[], None] | None = None) -> Graph:
     """``graph`` itself for ``order="given"``; for ``"memory"``, the graph in
     :func:`low_memory_order`'s order (the same graph when that finds nothing better).
 
@@ -194,5 +202,5 @@ def order_for(graph: Graph, budget: int, order: str, *, seed: int = 0, deadline:
         raise FormulationError(f"unknown order {order!r}: expected one of {', '.join(ORDERS)}")
     if order == "given":
         return graph
-    found = low_memory_order(graph, budget, seed=seed, deadline=deadline)
+    found = low_memory_order(graph, budget, seed=seed, deadline=deadline, on_tick=on_tick)
     return graph if found == list(range(graph.n)) else graph.reordered(found)

@@ -354,7 +354,11 @@ def solve_in_memory_order(graph: Graph, budget: int, *, order: str = "memory", t
 
     t0 = time.perf_counter()
     deadline = None if time_limit is None else t0 + ORDER_SHARE * time_limit
-    reordered = order_for(graph, budget, order, seed=seed, deadline=deadline)
+    def searching() -> None:  # no incumbent yet: the live line shows the time pass
+        if on_progress is not None:
+            on_progress(Progress(time.perf_counter() - t0, None, graph.total_cost))
+
+    reordered = order_for(graph, budget, order, seed=seed, deadline=deadline, on_tick=searching)
     order_time = time.perf_counter() - t0
     if hint is not None and reordered is not graph:
         hint = [reordered.index[graph.ids[v]] for v in hint]

@@ -8,6 +8,7 @@ given-order model's exact optimum (:func:`remat.testing.staged_optimum`) for the
 from __future__ import annotations
 
 import random
+import time
 
 import numpy as np
 import pytest
@@ -20,7 +21,7 @@ from remat.bench.spec import Grid, expand
 from remat.errors import FormulationError, GraphError
 from remat.generators import random_layered
 from remat.graph import Graph, no_remat_peak, no_remat_profile
-from remat.ordering import _Profile, low_memory_order, memory_above, order_for
+from remat.ordering import TICK_SECONDS, _Profile, low_memory_order, memory_above, order_for
 from remat.solve import solve
 from remat.status import Status
 from remat.testing import budgets, graphs, node_sizes, optimum, staged_optimum
@@ -78,6 +79,23 @@ def test_the_search_lowers_the_memory_above_the_budget_of_layered_graphs(seed):
     assert before[0] > 0
     after = memory_above(g, budget, low_memory_order(g, budget, seed=0))
     assert after < before and after[0] < 0.5 * before[0]
+
+
+def test_the_search_is_deterministic_for_a_seed_and_ticks_while_it_runs():
+    g = random_layered(120, seed=6)
+    budget = int(0.75 * no_remat_peak(g))
+    ticks = []
+    started = time.perf_counter()
+    first = low_memory_order(g, budget, seed=7, moves=20_000, on_tick=lambda: ticks.append(1))
+    took = time.perf_counter() - started
+    assert first == low_memory_order(g, budget, seed=7, moves=20_000)
+    assert first != low_memory_order(g, budget, seed=8, moves=20_000)
+    assert ticks if took > 2 * TICK_SECONDS else len(ticks) <= took / TICK_SECONDS + 1
+    events = []
+    r = solve(g, budget, order="memory", time_limit=8, on_progress=events.append)
+    searching = [e for e in events if e.elapsed < r.order_time]  # the inner solve reports from order_time on
+    assert all(e.bound == g.total_cost for e in searching)
+    assert searching or r.order_time < 2 * TICK_SECONDS
 
 
 def test_reordered_keeps_everything_but_the_order():
