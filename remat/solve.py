@@ -339,10 +339,11 @@ def solve_in_memory_order(graph: Graph, budget: int, *, order: str = "memory", t
     An opt-in lever, off by default: the model then is no longer the paper's (which fixes the given
     order), so nothing it proves carries over to ``graph`` except a schedule without recomputation
     (cost = total cost) being optimal. A reordered optimum is therefore reported ``feasible``
-    ("optimal in the memory order" in ``unproven_reason``), the bound is the total cost, and a model
-    infeasible in the new order is solved again in the given order with the time left. When the
-    search finds no better order, this is the default solve (``Result.order`` says ``"given"``) and
-    its statuses stand. The schedule is verified against ``graph`` itself. The search takes at most :data:`ORDER_SHARE` of the limit.
+    ("optimal in the memory order" in ``unproven_reason``) and the bound is the total cost. The
+    given order (the default solve) takes over, its statuses standing and ``Result.order`` saying
+    ``"given"``, when the search finds no better order; when the model is infeasible in the new
+    order; and when the new order's optimum is proven with time left and the given order, solved
+    in that time, costs no more. The schedule is verified against ``graph`` itself. The search takes at most :data:`ORDER_SHARE` of the limit.
 
     >>> from remat.generators import random_layered
     >>> g = random_layered(60, seed=3)
@@ -393,10 +394,20 @@ def solve_in_memory_order(graph: Graph, budget: int, *, order: str = "memory", t
     if not report.valid:
         raise VerificationFailed("the schedule found in the memory order is invalid for the graph: "
                                  + "; ".join(map(str, report.violations[:3])))
-    if inner.status == Status.OPTIMAL and report.total_cost != graph.total_cost:
-        inner.status = Status.FEASIBLE
-        inner.unproven_reason = "optimal in the memory order; the order is a heuristic, nothing proven for the graph"
-        inner.schedule = _with_replayed_claims(inner.schedule, report, inner.status)
     inner.report = report
-    inner.bound = graph.total_cost if inner.status != Status.OPTIMAL else inner.objective
+    if inner.status != Status.OPTIMAL or report.total_cost == graph.total_cost:
+        inner.bound = graph.total_cost if inner.status != Status.OPTIMAL else inner.objective
+        return inner
+    # Optimal in the memory order, with time left: that optimum can cost more than the given
+    # order's, so the given order gets the rest of the time, and the cheaper schedule is the result.
+    left = None if time_limit is None else time_limit - (time.perf_counter() - t0)
+    if left is None or left > 0:
+        given = solve_given(left, None)
+        if given.objective is not None and given.objective <= report.total_cost:
+            given.message = f"the given order costs no more than the memory order's optimum. {given.message}".strip()
+            return given
+    inner.status, inner.bound = Status.FEASIBLE, graph.total_cost
+    inner.unproven_reason = "optimal in the memory order; the order is a heuristic, nothing proven for the graph"
+    inner.schedule = _with_replayed_claims(inner.schedule, report, inner.status)
+    inner.wall_time = time.perf_counter() - t0
     return inner
