@@ -15,9 +15,10 @@ given one by (memory above the budget summed over the steps, then peak), and
 every schedule is still replayed by :mod:`remat.verify` on the original graph.
 
 The search is simulated annealing over single-node moves: a node (half the
-time one resident at a step over the budget) moves to a random position between
-its last input and its first reader, so every order visited is topological. The score of an order is its no-remat profile's area
-above the budget (then its peak), computed with numpy in O(n + edges).
+time one resident at a step over the budget) moves to a random position
+between its last input and its first reader, so every order visited is
+topological. The score of an order is its no-remat profile's area above the
+budget (then its peak), computed with numpy in O(n + edges).
 """
 
 from __future__ import annotations
@@ -39,15 +40,15 @@ ORDERS = ("given", "memory")
 MOVES_PER_NODE = 2000
 """Default length of the search: this many moves per node (the deadline may stop it earlier)."""
 
-
 TICK_SECONDS = 0.5
+"""How often the search calls its ``on_tick`` callback."""
 
 TEMPERATURE_SCALE = 10.0
 """Starting temperature over the median worsening of the first moves. Tuned on RL1 at 80%
-(x1: stuck at 94.2% of the peak in 4 s; x3 and x10: fits, 79.4 to 80.0%, in 0.3 to 2.7 s) and a
-generated 1000-node graph at 90% (5 s: area above the budget 354,000 at x1 in 10 s; 206,000 to
-452,000 at x3; 131,000 to 160,000 at x10; 108,000 to 122,000 at x30 in 30 s vs 82,000 to 86,000 at x10)."""
-
+(x1: stuck at 94.2% of the peak after 4 s; x3 and x10: an order that fits, 79.4 to 80.0%, in 0.3
+to 2.7 s) and on a generated 1000-node graph at 90%, by the area above the budget left when the
+search stopped: 354,000 at x1 (10 s); 206,000 to 452,000 at x3 and 131,000 to 160,000 at x10 (5 s);
+82,000 to 86,000 at x10 and 108,000 to 122,000 at x30 (30 s)."""
 
 TARGETED_SHARE = 0.5
 """Share of the moves that move a tensor resident at a step over the budget (the rest move any
@@ -62,11 +63,11 @@ class _Profile:
     def __init__(self, graph: Graph) -> None:
         self.n = graph.n
         self.mem = np.asarray(graph.mem, dtype=np.float64)
-        readers = [(u, w) for u in range(graph.n) for w in graph.succs[u]]
-        self.has_readers = np.asarray([u for u in range(graph.n) if graph.succs[u]], dtype=np.int64)
-        self.readers = np.asarray([w for _, w in readers], dtype=np.int64)
-        counts = [len(graph.succs[u]) for u in range(graph.n) if graph.succs[u]]
-        self.starts = np.concatenate(([0], np.cumsum(counts)[:-1])).astype(np.int64) if counts else np.zeros(0, np.int64)
+        with_readers = [u for u in range(graph.n) if graph.succs[u]]
+        self.has_readers = np.asarray(with_readers, dtype=np.int64)
+        self.readers = np.asarray([w for u in with_readers for w in graph.succs[u]], dtype=np.int64)
+        counts = np.asarray([len(graph.succs[u]) for u in with_readers], dtype=np.int64)
+        self.starts = np.cumsum(counts) - counts  # where each node's readers begin in self.readers
 
     def __call__(self, position: np.ndarray) -> np.ndarray:
         """Memory while the node at each step computes, given each node's step ``position``."""

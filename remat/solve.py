@@ -325,7 +325,6 @@ def _own_warm_start(graph: Graph, built: Any, own_start: tuple[Sequence[int], bo
     return name, values
 
 
-
 # The order search (``order="memory"``) takes at most this share of the time limit; it stops as
 # soon as an order fits the budget without recomputation.
 ORDER_SHARE = 0.25
@@ -343,7 +342,8 @@ def solve_in_memory_order(graph: Graph, budget: int, *, order: str = "memory", t
     given order (the default solve) takes over, its statuses standing and ``Result.order`` saying
     ``"given"``, when the search finds no better order; when the model is infeasible in the new
     order; and when the new order's optimum is proven with time left and the given order, solved
-    in that time, costs no more. The schedule is verified against ``graph`` itself. The search takes at most :data:`ORDER_SHARE` of the limit.
+    in that time, costs no more. The schedule is verified against ``graph`` itself. The search
+    takes at most :data:`ORDER_SHARE` of the time limit.
 
     >>> from remat.generators import random_layered
     >>> g = random_layered(60, seed=3)
