@@ -336,8 +336,8 @@ def solve_in_memory_order(graph: Graph, budget: int, *, order: str = "memory", t
     """:func:`solve` on ``graph`` in :func:`remat.ordering.low_memory_order`'s order of first computations.
 
     An opt-in lever, off by default: the model then is no longer the paper's (which fixes the given
-    order), so nothing it proves carries over to ``graph`` except a schedule without recomputation
-    (cost = total cost) being optimal. A reordered optimum is therefore reported ``feasible``
+    order), so nothing it proves carries over to ``graph`` except a schedule at the total cost
+    (nothing recomputed, or only nodes of zero cost) being optimal. A reordered optimum is therefore reported ``feasible``
     ("optimal in the memory order" in ``unproven_reason``) and the bound is the total cost. The
     given order (the default solve) takes over, its statuses standing and ``Result.order`` saying
     ``"given"``, when the search finds no better order; when the model is infeasible in the new

@@ -40,7 +40,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--order", choices=ORDERS, default="given",
                    help="order of first computations: the graph's own (default, the paper's model) or a search "
                         "for one with less memory above the budget (a heuristic lever; nothing proven then but "
-                        "a schedule without recomputation)")
+                        "a schedule at the total cost)")
     p.add_argument("-o", "--output", metavar="OUT.json", help="write the schedule (remat-schedule/1)")
     p.add_argument("--quiet", "-q", action="store_true", help="no live progress line")
     p.set_defaults(func=run)
