@@ -337,13 +337,13 @@ def solve_in_memory_order(graph: Graph, budget: int, *, order: str = "memory", t
 
     An opt-in lever, off by default: the model then is no longer the paper's (which fixes the given
     order), so nothing it proves carries over to ``graph`` except a schedule at the total cost
-    (nothing recomputed, or only nodes of zero cost) being optimal. A reordered optimum is therefore reported ``feasible``
-    ("optimal in the memory order" in ``unproven_reason``) and the bound is the total cost. The
-    given order (the default solve) takes over, its statuses standing and ``Result.order`` saying
-    ``"given"``, when the search finds no better order; when the model is infeasible in the new
-    order; and when the new order's optimum is proven with time left and the given order, solved
-    in that time, costs no more. The schedule is verified against ``graph`` itself. The search
-    takes at most :data:`ORDER_SHARE` of the time limit.
+    (nothing recomputed, or only nodes of zero cost) being optimal. A reordered optimum is
+    therefore reported ``feasible`` ("optimal in the memory order" in ``unproven_reason``) and
+    the bound is the total cost. The given order (the default solve) takes over, its statuses
+    standing and ``Result.order`` saying ``"given"``, when the search finds no better order; when
+    the model is infeasible in the new order; and when the new order's optimum is proven with time
+    left and the given order, solved in that time, costs no more. The schedule is verified against
+    ``graph`` itself. The search takes at most :data:`ORDER_SHARE` of the time limit.
 
     >>> from remat.generators import random_layered
     >>> g = random_layered(60, seed=3)
@@ -355,6 +355,7 @@ def solve_in_memory_order(graph: Graph, budget: int, *, order: str = "memory", t
 
     t0 = time.perf_counter()
     deadline = None if time_limit is None else t0 + ORDER_SHARE * time_limit
+
     def searching() -> None:  # no incumbent yet: the live line shows the time pass
         if on_progress is not None:
             on_progress(Progress(time.perf_counter() - t0, None, graph.total_cost))
