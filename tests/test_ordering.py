@@ -125,6 +125,16 @@ def test_unknown_order_is_rejected():
     assert row["status"] == "error" and "unknown order 'best'" in row["error"]
 
 
+def test_a_formulation_that_chooses_its_own_order_refuses_the_memory_order(tmp_path, capsys):
+    g = random_layered(10, seed=1)
+    with pytest.raises(FormulationError, match="'moccasin-free' chooses its own order"):
+        solve(g, no_remat_peak(g), formulation="moccasin-free", order="memory")
+    g.save(tmp_path / "g.json")
+    code = main(["solve", str(tmp_path / "g.json"), "--budget", "90%", "--formulation", "moccasin-free",
+                 "--order", "memory", "-q"])
+    assert code == 2 and "chooses its own order" in capsys.readouterr().err
+
+
 def test_bench_rows_carry_the_order_option():
     grid = Grid(graphs=("random_layered:n=40,seed=4",), budgets=("80%",), time_limits=(20,),
                 options={"order": "memory"})

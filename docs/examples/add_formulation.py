@@ -28,6 +28,7 @@ class Reorder:
     """No recomputation, free order: ``formulation="reorder"`` once registered."""
 
     name = "reorder"
+    chooses_order = True  # the model picks the order: solve(..., order="memory") does not apply
 
     def build(self, graph: Graph, budget: int, *, max_copies: int = 1, **unknown: Any) -> Built:
         if unknown:

@@ -45,6 +45,9 @@ class WarmStartInterrupted(KeyboardInterrupt):
 
 
 class Formulation(Protocol):
+    """``name`` and ``build``; a formulation whose model picks the order of computations itself
+    may set ``chooses_order = True``, and ``solve(..., order="memory")`` then refuses it."""
+
     name: str
 
     def build(self, graph: Graph, budget: int, **options: Any) -> Built: ...

@@ -58,6 +58,7 @@ class MoccasinFree:
     """Builder of the free-order Moccasin model; option ``max_copies`` (C, default 2)."""
 
     name = "moccasin-free"
+    chooses_order = True  # no stage restriction: remat.solve(order="memory") does not apply
 
     def build(self, graph: Graph, budget: int, *, max_copies: int = 2, **unknown: Any) -> Built:
         if unknown:
