@@ -31,7 +31,7 @@ from typing import Callable, Sequence
 import numpy as np
 
 from remat.errors import FormulationError
-from remat.graph import Graph, no_remat_peak, no_remat_profile
+from remat.graph import Graph, no_remat_profile
 
 ORDERS = ("given", "memory")
 """Values of ``remat.solve(order=...)`` and ``remat solve --order``: the graph's own order, or
@@ -192,6 +192,7 @@ def order_for(graph: Graph, budget: int, order: str, *, seed: int = 0, deadline:
     :func:`low_memory_order`'s order (the same graph when that finds nothing better).
 
     >>> from remat.generators import random_layered
+    >>> from remat.graph import no_remat_peak
     >>> g = random_layered(60, seed=3)
     >>> budget = int(0.8 * no_remat_peak(g))
     >>> order_for(g, budget, "given") is g

@@ -115,9 +115,8 @@ def solve(graph: Graph, budget: int, *, backend: "str | Backend" = "cpsat",
     if isinstance(budget, bool) or not isinstance(budget, int) or budget < 0:
         raise BudgetError(f"budget must be a non-negative integer number of bytes, got {budget!r}")
     if order != "given":
-        if getattr(get_formulation(formulation), "chooses_order", False):
-            raise FormulationError(f"formulation {get_formulation(formulation).name!r} chooses its own order: "
-                                   f"order={order!r} does not apply")
+        if getattr(form := get_formulation(formulation), "chooses_order", False):
+            raise FormulationError(f"formulation {form.name!r} chooses its own order: order={order!r} does not apply")
         return solve_in_memory_order(graph, budget, order=order, time_limit=time_limit, hint=hint,
                                      on_progress=on_progress, backend=backend, formulation=formulation,
                                      threads=threads, max_copies=max_copies, seed=seed, warm_start=warm_start,
