@@ -48,7 +48,7 @@ def run_cell(path: str, frac: str, formulation: str, backend: str, time_limit: f
     budget = parse_budget(frac, peak=peak)
     t0 = time.perf_counter()
     r = remat.solve(g, budget, formulation=formulation, backend=backend, time_limit=time_limit,
-                    threads=threads, warm_start=warm_start)
+                    threads=threads, warm_start=warm_start, order="given")  # the models, not the order lever
     return {"status": r.status.value, "objective": r.objective, "tdi": r.tdi, "bound": r.bound, "gap": r.gap,
             "peak": r.peak_memory, "no_remat_peak": peak, "budget_bytes": budget, "size": r.model_size,
             "time_to_first": r.time_to_first, "time_to_best": r.time_to_best, "build_time": r.build_time,

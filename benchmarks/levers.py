@@ -1,5 +1,8 @@
 """Each speed lever of the default solve, switched off alone (or, if off by default, on), against the default, in one run.
 
+Every solve here is in the given order (``order=given``): these are the levers of the paper's
+model, which the default's ``order=auto`` solves first (docs/performance.md, "The default solve's order").
+
 For every instance the default solve (all levers on) and one solve per
 lever switched off run back to back under the same time limit, serially,
 so that every ratio compares runs made on the same machine at the same
@@ -58,7 +61,7 @@ def main() -> None:
         graph = stem if ":" in stem else str(Path(args.paper_dir) / f"{stem}.json")
         for label, opts, bopts in (v for v in VARIANTS if v[0] in wanted):  # options reach remat.solve: warm_start is its own switch
             grid = Grid(graphs=(graph,), budgets=(budget,), time_limits=(args.time_limit,), threads=args.threads,
-                        options=opts, backend_options=bopts)
+                        options={"order": "given", **opts}, backend_options=bopts)
             runs = [run_grid(expand(grid), executor="serial")[0] for _ in range(args.repeats)]
             runs.sort(key=lambda r: float(r["wall_time"]))
             row = runs[len(runs) // 2]

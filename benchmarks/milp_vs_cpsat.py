@@ -55,7 +55,8 @@ def main(argv: list[str] | None = None) -> int:
             for name in args.backends:
                 size = sizes.get(name, lin)
                 t0 = time.perf_counter()
-                r = remat.solve(g, budget, backend=name, threads=args.threads, time_limit=args.time_limit)
+                r = remat.solve(g, budget, backend=name, threads=args.threads, time_limit=args.time_limit,
+                                order="given")  # the backends on one model, not the order lever
                 wall = time.perf_counter() - t0
                 tdi = "-" if r.tdi is None else f"{r.tdi:.3f}"
                 warm = getattr(r, "warm_start", None) or "-"

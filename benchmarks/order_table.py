@@ -1,9 +1,11 @@
-"""The order lever's tables in docs/performance.md: a baseline run beside an ``--order memory`` run.
+"""The order tables in docs/performance.md: a baseline run beside a run in another order.
 
 Reads the ``results.csv`` of ``remat bench`` output folders, joins the rows on (graph, budget),
-and prints one markdown row per case of the lever's run: the baseline's TDI and status, then the
-lever's TDI, peak (share of the no-remat peak), seconds to best and status. ``--fastsa`` adds the
-FastSA column (NeurIPS 2023, figures from ../shared/graphs/paper/README.md) for RL1, RL2 and CM1.
+and prints one markdown row per case of the second run: the baseline's TDI and status, then the
+second run's TDI, peak (share of the no-remat peak), seconds to best and status (with the order
+its schedule came from when that is not the given one). Each column is headed by its runs'
+``--option`` (the default solve, ``order=auto``, when none). ``--fastsa`` adds the FastSA column
+(NeurIPS 2023, figures from ../shared/graphs/paper/README.md) for RL1, RL2 and CM1.
 
     remat bench --grid benchmarks/grids/order_lever.toml -o bench-out/order_memory
     remat bench --grid benchmarks/grids/order_lever.toml --option order=given -o bench-out/order_given
@@ -36,22 +38,28 @@ def cell(row: dict[str, str], full: bool) -> str:
     if not full:
         return f"{float(row['tdi']):.3f} / {row['status']}"
     share = 100 * float(row["peak_frac"])
+    order = f" ({row['order']} order)" if row.get("order", "given") != "given" else ""
     return (f"{float(row['tdi']):.3f} / {int(row['peak_memory']):,} ({share:.1f}%) / "
-            f"{float(row['time_to_best']):.1f} / {row['status']}")
+            f"{float(row['time_to_best']):.1f} / {row['status']}{order}")
+
+
+def label(rows: list[dict[str, str]]) -> str:
+    return f"`{rows[0]['options']}`" if rows and rows[0]["options"] else "default (`order=auto`)"
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--baseline", nargs="+", required=True, help="bench output folders of the default order")
-    parser.add_argument("--lever", nargs="+", required=True, help="bench output folders of --option order=memory")
+    parser.add_argument("--baseline", nargs="+", required=True, help="bench output folders of the baseline order")
+    parser.add_argument("--lever", nargs="+", required=True, help="bench output folders of the other order")
     parser.add_argument("--fastsa", action="store_true", help="add FastSA's published column")
     args = parser.parse_args()
-    baseline = {(r["graph"], r["budget_spec"]): r for r in read_rows(args.baseline)}
+    baseline_rows, lever_rows = read_rows(args.baseline), read_rows(args.lever)
+    baseline = {(r["graph"], r["budget_spec"]): r for r in baseline_rows}
     head = ["graph", "budget"] + (["FastSA"] if args.fastsa else []) + [
-        "default (given order): TDI % / status", "`--order memory`: TDI % / peak (share) / s to best / status"]
+        f"{label(baseline_rows)}: TDI % / status", f"{label(lever_rows)}: TDI % / peak (share) / s to best / status"]
     print("| " + " | ".join(head) + " |")
     print("|" + "---|" * len(head))
-    for row in read_rows(args.lever):
+    for row in lever_rows:
         key = (row["graph"], row["budget_spec"])
         before = cell(baseline[key], False) if key in baseline else "-"
         fastsa = [FASTSA.get((row["graph"][:3], row["budget_spec"]), "-")] if args.fastsa else []

@@ -69,7 +69,8 @@ def main() -> None:
         r = rows[grid, graph, spec, float(limit)]
         if r["status"] in ("optimal", "feasible"):
             ours = (f"{float(r['tdi']):.3f} / {int(r['peak_memory']):,} ({100 * float(r['peak_frac']):.1f}%) / "
-                    f"{float(r['time_to_best']):.1f} / {float(r['wall_time']):.1f} / {r['status']}")
+                    f"{float(r['time_to_best']):.1f} / {float(r['wall_time']):.1f} / {r['status']}"
+                    + (f" ({r['order']} order)" if r.get("order", "given") != "given" else ""))
         else:
             ours = f"- / - / - / {float(r['wall_time']):.1f} / {r['status']}"
         budget = f"{int(r['budget']):,} ({spec})" if spec.endswith("%") else f"{int(r['budget']):,}"

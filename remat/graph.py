@@ -9,7 +9,9 @@ Three JSON dialects are read and detected automatically (see
 
 * ``remat``: our node-link JSON, node fields ``id``, ``cost``, ``mem`` and
   optionally ``name`` and ``recomputable``; edges under ``links`` (or
-  ``edges``) as ``{"source": u, "target": v}``; optional ``graph.order``.
+  ``edges``) as ``{"source": u, "target": v}``; optional ``graph.order``,
+  and ``graph.fixed_order: true`` when that order must be kept (a traced
+  program whose multi-output operators run as one).
 * ``random-layered`` (the Moccasin paper's generator): node fields ``name``
   (the id), ``duration``, ``out_cost``; edges as ``{"0": u, "1": v}``;
   ``graph.order``.
@@ -54,6 +56,7 @@ class Graph:
     preds: tuple[tuple[int, ...], ...]
     labels: tuple[str | None, ...] = ()
     recomputable: tuple[bool, ...] = ()
+    fixed_order: bool = False  # the order is part of the program: solves keep it (see remat.solve_orders)
     succs: tuple[tuple[int, ...], ...] = field(init=False, repr=False, compare=False)
     index: Mapping[str, int] = field(init=False, repr=False, compare=False)
 
@@ -94,7 +97,7 @@ class Graph:
 
     def to_networkx(self) -> nx.DiGraph:
         """A networkx DiGraph keyed by node id, with ``cost``, ``mem``, ``name`` attributes."""
-        g = nx.DiGraph(name=self.name, order=list(self.ids))
+        g = nx.DiGraph(name=self.name, order=list(self.ids), **({"fixed_order": True} if self.fixed_order else {}))
         for i, v in enumerate(self.ids):
             g.add_node(v, cost=self.cost[i], mem=self.mem[i], name=self.labels[i],
                        recomputable=self.recomputable[i])
@@ -112,8 +115,10 @@ class Graph:
                 node["recomputable"] = False
             nodes.append(node)
         links = [{"source": self.ids[u], "target": self.ids[v]} for u, v in self.edges]
-        return {"directed": True, "multigraph": False,
-                "graph": {"name": self.name, "order": list(self.ids)},
+        meta: dict[str, Any] = {"name": self.name, "order": list(self.ids)}
+        if self.fixed_order:
+            meta["fixed_order"] = True
+        return {"directed": True, "multigraph": False, "graph": meta,
                 "nodes": nodes, "links": links}
 
     def reordered(self, order: Sequence[int]) -> "Graph":
@@ -136,7 +141,7 @@ class Graph:
                      cost=tuple(self.cost[v] for v in order), mem=tuple(self.mem[v] for v in order),
                      preds=tuple(tuple(sorted(position[u] for u in self.preds[v])) for v in order),
                      labels=tuple(self.labels[v] for v in order),
-                     recomputable=tuple(self.recomputable[v] for v in order))
+                     recomputable=tuple(self.recomputable[v] for v in order), fixed_order=self.fixed_order)
 
     def save(self, path: str | Path) -> None:
         Path(path).write_text(json.dumps(self.to_json(), indent=1) + "\n")
@@ -158,7 +163,7 @@ class Graph:
                       "name": d.get("name"), "recomputable": d.get("recomputable", True)})
                  for v, d in g.nodes(data=True)]
         return _build(name=name or g.graph.get("name") or "graph", nodes=nodes, edges=list(g.edges()),
-                      order=order, fields={"cost": cost, "mem": mem})
+                      order=order, fields={"cost": cost, "mem": mem}, fixed_order=g.graph.get("fixed_order", False))
 
     @classmethod
     def from_edges(cls, edges: Iterable[tuple[Any, Any]], *, cost: Mapping[Any, Number],
@@ -193,12 +198,14 @@ MISSING = object()  # a node field absent from the input
 
 
 def _build(*, name: str, nodes: list[tuple[Any, dict[str, Any]]], edges: list[tuple[Any, Any]],
-           order: Sequence[Any] | None, fields: Mapping[str, str] | None = None) -> Graph:
-    """Validate raw nodes ``(id, {"cost", "mem", "name", "recomputable"})`` and edges.
+           order: Sequence[Any] | None, fields: Mapping[str, str] | None = None, fixed_order: Any = False) -> Graph:
+    """Validate raw nodes ``(id, {"cost", "mem", "name", "recomputable"})``, edges and the order.
 
     ``fields`` maps ``cost`` and ``mem`` to the input's own field names, for error messages.
     """
     fields = fields or {"cost": "cost", "mem": "mem"}
+    if not isinstance(fixed_order, bool):
+        raise GraphError(f"graph {name!r}: 'graph.fixed_order' must be true or false, got {fixed_order!r}")
     if not nodes:
         raise GraphError(f"graph {name!r} is empty: it has no nodes")
     ids: list[str] = []
@@ -259,7 +266,7 @@ def _build(*, name: str, nodes: list[tuple[Any, dict[str, Any]]], edges: list[tu
     return Graph(name=name, ids=tuple(topo), cost=tuple(attrs[v]["cost"] for v in topo),
                  mem=tuple(attrs[v]["mem"] for v in topo), preds=preds,
                  labels=tuple(attrs[v]["name"] for v in topo),
-                 recomputable=tuple(attrs[v]["rec"] for v in topo))
+                 recomputable=tuple(attrs[v]["rec"] for v in topo), fixed_order=fixed_order)
 
 
 # ------------------------------------------------------------------- loading
@@ -332,7 +339,8 @@ def graph_from_json(data: Any, *, source: str = "<json>") -> Graph:
     if order is not None and not isinstance(order, list):
         raise GraphError(f"{source}: 'graph.order' must be a list of node ids")
     name = meta.get("name") or Path(source).stem
-    return _build(name=str(name), nodes=nodes, edges=edges, order=order, fields=f)
+    return _build(name=str(name), nodes=nodes, edges=edges, order=order, fields=f,
+                  fixed_order=meta.get("fixed_order", False))
 
 
 def load_graph(path: str | Path) -> Graph:

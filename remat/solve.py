@@ -26,6 +26,7 @@ from remat.errors import BudgetError, FormulationError, VerificationFailed
 from remat.formulations import Formulation, WarmStartInterrupted, get_formulation
 from remat.formulations.ir import Linear
 from remat.graph import Graph, no_remat_peak
+from remat.ordering import ORDERS
 from remat.schedule import Schedule, schedule_from_computes
 from remat.status import Status
 from remat.verify import Report, verify
@@ -57,7 +58,9 @@ class Result:
     unproven_reason: str = ""  # why a schedule is FEASIBLE rather than OPTIMAL, in words
     bound_time: float = 0.0  # seconds spent on the formulation's relaxation (``lower_bound``)
     order: str = "given"  # the order of first computations the model followed (see remat.ordering)
-    order_time: float = 0.0  # seconds spent finding that order
+    order_time: float = 0.0  # seconds spent searching an order (remat.solve_orders)
+    started_at: float = 0.0  # seconds from the call to the start of the solve this result is from
+    settled: bool = False  # the backend proved its model optimal or infeasible (costs rounded when inexact)
 
     @property
     def gap(self) -> float | None:
@@ -85,7 +88,7 @@ def solve(graph: Graph, budget: int, *, backend: "str | Backend" = "cpsat",
           threads: int | None = None, max_copies: int = 2, seed: int = 0,
           hint: Sequence[int] | None = None, warm_start: bool = True, lower_bound: bool = False,
           on_progress: Callable[[Progress], None] | None = None, log: bool = False,
-          backend_options: dict[str, Any] | None = None, order: str = "given",
+          backend_options: dict[str, Any] | None = None, order: str = "auto",
           **formulation_options: Any) -> Result:
     """Find a minimum-cost schedule of ``graph`` within ``budget`` bytes.
 
@@ -101,9 +104,12 @@ def solve(graph: Graph, budget: int, *, backend: "str | Backend" = "cpsat",
     ``on_progress`` receives each new incumbent and bound in the graph's cost
     unit, ``elapsed`` counted from the start of the solve.
     ``formulation`` may also name a baseline; it then runs without a backend.
-    ``order="memory"`` (default ``"given"``, the paper's model) first looks for
-    an order of first computations with less memory above the budget and
-    solves the model in that order: see :func:`solve_in_memory_order`.
+    ``order`` (:data:`remat.ordering.ORDERS`): ``"given"`` solves the paper's
+    model, first computations in the graph's order; ``"memory"`` first looks
+    for an order with less memory above the budget and solves the model in
+    that order; ``"auto"`` (the default) is ``"given"`` without a time limit,
+    and with one gives the given order the first half and, unless that settles
+    it, the memory order the rest: see :mod:`remat.solve_orders`.
 
     >>> from remat.generators import unet
     >>> g = unet(depth=2)
@@ -114,15 +120,26 @@ def solve(graph: Graph, budget: int, *, backend: "str | Backend" = "cpsat",
     """
     if isinstance(budget, bool) or not isinstance(budget, int) or budget < 0:
         raise BudgetError(f"budget must be a non-negative integer number of bytes, got {budget!r}")
-    if order != "given":
-        if getattr(form := get_formulation(formulation), "chooses_order", False):
-            raise FormulationError(f"formulation {form.name!r} chooses its own order: order={order!r} does not apply")
-        return solve_in_memory_order(graph, budget, order=order, time_limit=time_limit, hint=hint,
-                                     on_progress=on_progress, backend=backend, formulation=formulation,
-                                     threads=threads, max_copies=max_copies, seed=seed, warm_start=warm_start,
-                                     lower_bound=lower_bound, log=log, backend_options=backend_options,
-                                     **formulation_options)
     form = get_formulation(formulation)
+    if order not in ORDERS:
+        raise FormulationError(f"unknown order {order!r}: expected one of {', '.join(ORDERS)}")
+    chooses_order = getattr(form, "chooses_order", False)
+    if order == "auto" and (time_limit is None or chooses_order or graph.fixed_order or hasattr(form, "schedule")):
+        order = "given"  # nothing to split, or no order to search
+    if order != "given":
+        if chooses_order:
+            raise FormulationError(f"formulation {form.name!r} chooses its own order: order={order!r} does not apply")
+        if graph.fixed_order:
+            raise FormulationError(f"graph {graph.name!r} fixes its order (graph.fixed_order: multi-output "
+                                   f"operators run as one): order={order!r} does not apply")
+        from remat.solve_orders import solve_given_then_memory, solve_in_memory_order
+
+        options = dict(hint=hint, on_progress=on_progress, backend=backend, formulation=form, threads=threads,
+                       max_copies=max_copies, seed=seed, warm_start=warm_start, lower_bound=lower_bound, log=log,
+                       backend_options=backend_options, **formulation_options)
+        if order == "auto":
+            return solve_given_then_memory(graph, budget, time_limit=time_limit, **options)  # type: ignore[arg-type]
+        return solve_in_memory_order(graph, budget, order=order, time_limit=time_limit, **options)
     if hasattr(form, "schedule"):
         return _run_heuristic(form, graph, budget, max_copies=max_copies, **formulation_options)
     solver = get_backend(backend)
@@ -207,7 +224,8 @@ def solve(graph: Graph, budget: int, *, backend: "str | Backend" = "cpsat",
                   message=raw.message, total_cost=graph.total_cost,
                   time_to_first=first[0] if first else raw.time_to_best, warm_start=hint_name,
                   interrupted=raw.interrupted, unproven_reason=reason if status == Status.FEASIBLE else "",
-                  hint_time=hint_time, bound_time=bound_time)
+                  hint_time=hint_time, bound_time=bound_time,
+                  settled=raw.status in (Status.OPTIMAL, Status.INFEASIBLE) and not raw.interrupted)
 
 
 # The relaxation step (``lower_bound``) takes at most this share of the time left, and this long ...
@@ -325,92 +343,3 @@ def _own_warm_start(graph: Graph, built: Any, own_start: tuple[Sequence[int], bo
                           < sum(graph.cost[v] for v in built.decode(values))):
         return ("formulation" if fits else "formulation (over budget)"), own
     return name, values
-
-
-# The order search (``order="memory"``) takes at most this share of the time limit; it stops as
-# soon as an order fits the budget without recomputation.
-ORDER_SHARE = 0.25
-
-
-def solve_in_memory_order(graph: Graph, budget: int, *, order: str = "memory", time_limit: float | None = None,
-                          hint: Sequence[int] | None = None, on_progress: Callable[[Progress], None] | None = None,
-                          seed: int = 0, **options: Any) -> Result:
-    """:func:`solve` on ``graph`` in :func:`remat.ordering.low_memory_order`'s order of first computations.
-
-    An opt-in lever, off by default: the model then is no longer the paper's (which fixes the given
-    order), so nothing it proves carries over to ``graph`` except a schedule at the total cost
-    (nothing recomputed, or only nodes of zero cost) being optimal. A reordered optimum is
-    therefore reported ``feasible`` ("optimal in the memory order" in ``unproven_reason``) and
-    the bound is the total cost. The given order (the default solve) takes over, its statuses
-    standing and ``Result.order`` saying ``"given"``, when the search finds no better order; when
-    the model is infeasible in the new order; and when the new order's optimum is proven with time
-    left and the given order, solved in that time, costs no more. The schedule is verified against
-    ``graph`` itself. The search takes at most :data:`ORDER_SHARE` of the time limit.
-
-    >>> from remat.generators import random_layered
-    >>> g = random_layered(60, seed=3)
-    >>> r = solve(g, int(0.8 * no_remat_peak(g)), order="memory", time_limit=20)
-    >>> r.order, r.report.valid, r.peak_memory <= r.budget
-    ('memory', True, True)
-    """
-    from remat.ordering import order_for
-
-    t0 = time.perf_counter()
-    deadline = None if time_limit is None else t0 + ORDER_SHARE * time_limit
-
-    def searching() -> None:  # no incumbent yet: the live line shows the time pass
-        if on_progress is not None:
-            on_progress(Progress(time.perf_counter() - t0, None, graph.total_cost))
-
-    reordered = order_for(graph, budget, order, seed=seed, deadline=deadline, on_tick=searching)
-    order_time = time.perf_counter() - t0
-    if hint is not None and reordered is not graph:
-        hint = [reordered.index[graph.ids[v]] for v in hint]
-
-    def reporter(proofs_hold: bool) -> Callable[[Progress], None]:
-        """Progress counted from the start of the order search; in the memory order the model's bound
-        says nothing about the graph, whose total cost is then the only bound that holds."""
-        def report(p: Progress) -> None:
-            if on_progress is not None:
-                on_progress(Progress(order_time + p.elapsed, p.objective, p.bound if proofs_hold else graph.total_cost))
-        return report
-
-    def solve_given(time_left: float | None, given_hint: Sequence[int] | None) -> Result:
-        result = solve(graph, budget, time_limit=time_left, hint=given_hint, on_progress=reporter(True), seed=seed,
-                       **options)
-        result.order_time, result.wall_time = order_time, time.perf_counter() - t0
-        return result
-
-    left = None if time_limit is None else max(0.0, time_limit - order_time)
-    if reordered is graph:  # no better order found: this is the default solve, its proofs stand
-        return solve_given(left, hint)
-    inner = solve(reordered, budget, time_limit=left, hint=hint, on_progress=reporter(False), seed=seed, **options)
-    if inner.status == Status.INFEASIBLE:
-        given = solve_given(None if time_limit is None else max(0.0, time_limit - (time.perf_counter() - t0)), None)
-        given.message = f"infeasible in the memory order; solved in the given order. {given.message}".strip()
-        return given
-    inner.order, inner.order_time = order, order_time
-    inner.wall_time = time.perf_counter() - t0
-    if inner.schedule is None:
-        return inner
-    report = verify(graph, inner.schedule, budget)
-    if not report.valid:
-        raise VerificationFailed("the schedule found in the memory order is invalid for the graph: "
-                                 + "; ".join(map(str, report.violations[:3])))
-    inner.report = report
-    if inner.status != Status.OPTIMAL or report.total_cost == graph.total_cost:
-        inner.bound = graph.total_cost if inner.status != Status.OPTIMAL else inner.objective
-        return inner
-    # Optimal in the memory order, with time left: that optimum can cost more than the given
-    # order's, so the given order gets the rest of the time, and the cheaper schedule is the result.
-    left = None if time_limit is None else time_limit - (time.perf_counter() - t0)
-    if left is None or left > 0:
-        given = solve_given(left, None)
-        if given.objective is not None and given.objective <= report.total_cost:
-            given.message = f"the given order costs no more than the memory order's optimum. {given.message}".strip()
-            return given
-    inner.status, inner.bound = Status.FEASIBLE, graph.total_cost
-    inner.unproven_reason = "optimal in the memory order; the order is a heuristic, nothing proven for the graph"
-    inner.schedule = _with_replayed_claims(inner.schedule, report, inner.status)
-    inner.wall_time = time.perf_counter() - t0
-    return inner

@@ -100,10 +100,10 @@ def test_the_default_stages_are_those_over_the_budget():
 
 
 def test_the_bound_proves_the_rl2_schedule_optimal():
-    """RL2 at 132,156: the relaxation's optimum equals the default solve's schedule (0.904% TDI), which
+    """RL2 at 132,156: the relaxation's optimum equals the given order's schedule (0.904% TDI), which
     a 120 s CP-SAT proof on the full model (benchmarks/prove_rl2.py) also shows optimal."""
     g = load_graph(paper_graph_path("rl2_random_layered_n250"))
-    result = solve(g, 132_156, time_limit=10)
+    result = solve(g, 132_156, time_limit=10, order="given")
     assert result.report is not None and result.report.valid
     bound = gap_lower_bound(g, 132_156, time_limit=60)
     assert bound.status == Status.OPTIMAL

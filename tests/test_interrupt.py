@@ -62,7 +62,7 @@ def test_at_the_time_limit_the_best_verified_incumbent_is_returned_with_its_boun
     # MILP backends spend seconds building the linearized model: a smaller graph keeps this short
     g = random_layered(60, seed=1) if "linearized" in backend_features(backend) else GRAPH
     budget = int(0.9 * no_remat_peak(g))
-    r = solve(g, budget, backend=backend, time_limit=2.0, threads=1)
+    r = solve(g, budget, backend=backend, time_limit=2.0, threads=1, order="given")  # the backend's limit
     assert r.status == Status.FEASIBLE
     assert r.schedule is not None and verify(g, r.schedule, budget).valid
     assert r.schedule.status == "feasible" and r.peak_memory <= budget

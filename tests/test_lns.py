@@ -65,7 +65,7 @@ def test_a_neighbourhood_fixes_every_other_group_at_the_incumbent_and_frees_its_
 def test_tight_times_are_where_the_load_leaves_no_room_for_the_largest_demand():
     g = random_layered(40, seed=3)
     budget = int(0.9 * no_remat_peak(g))
-    r = solve(g, budget, time_limit=20, threads=1)
+    r = solve(g, budget, time_limit=20, threads=1, order="given")
     assert r.schedule is not None
     built = Moccasin().build(g, budget)
     values = built.encode([g.index[v] for v in r.schedule.computes])
@@ -118,7 +118,7 @@ def test_the_search_never_returns_less_than_its_incumbent_when_time_is_up():
 def test_a_solve_that_switches_to_neighbourhoods_at_once_ships_a_verified_schedule(seed):
     g = random_layered(150, order="levels", seed=seed)
     budget = int(0.85 * no_remat_peak(g))
-    r = solve(g, budget, time_limit=4, threads=1, backend_options={"lns_after": 0.0})
+    r = solve(g, budget, time_limit=4, threads=1, order="given", backend_options={"lns_after": 0.0})
     assert r.status in (Status.FEASIBLE, Status.OPTIMAL)
     assert r.report.valid and verify(g, r.schedule, budget).valid
     assert "neighbourhoods" in r.message or r.status == Status.OPTIMAL
@@ -128,7 +128,7 @@ def test_a_solve_that_switches_to_neighbourhoods_at_once_ships_a_verified_schedu
 def test_lns_off_is_the_plain_search():
     g = random_layered(150, order="levels", seed=1)
     budget = int(0.85 * no_remat_peak(g))
-    r = solve(g, budget, time_limit=3, threads=1, backend_options={"lns": False, "lns_after": 0.0})
+    r = solve(g, budget, time_limit=3, threads=1, order="given", backend_options={"lns": False, "lns_after": 0.0})
     assert "neighbourhoods" not in r.message and r.report.valid
 
 
@@ -140,6 +140,6 @@ def test_a_solve_handed_to_the_search_at_once_still_ends_at_the_brute_force_opti
     budget = int(frac * no_remat_peak(graph))
     expected = staged_optimum(graph, budget)
     assume(expected is not None)
-    r = solve(graph, budget, time_limit=20, threads=1, backend_options={"lns_after": 0.0})
+    r = solve(graph, budget, time_limit=20, threads=1, order="given", backend_options={"lns_after": 0.0})
     assert r.status == Status.OPTIMAL and r.objective == expected
     assert verify(graph, r.schedule, budget).valid and r.bound == r.objective

@@ -376,7 +376,9 @@ def _analyse(gm: Any, places: tuple, rets: tuple, *, cost: str, times: Mapping[s
     costs[OUTPUT], mem[OUTPUT], preds[OUTPUT], labels[OUTPUT], rec[OUTPUT] = 0, 0, final, "output", False
     order.append(OUTPUT)
 
-    G = nx.DiGraph(name=name)
+    # A multi-output operator runs as one (executed_schedule): another order could compute its
+    # outputs apart, so the graph keeps the traced order.
+    G = nx.DiGraph(name=name, fixed_order=any(len(ids) > 1 for ids in groups.values()))
     for gid in order:
         G.add_node(gid, cost=costs[gid], mem=mem[gid], name=labels[gid], recomputable=rec[gid])
     for gid in order:
