@@ -194,10 +194,13 @@ def solve_in_memory_order(graph: Graph, budget: int, *, order: str = "memory", t
         inner.bound = inner.objective  # nothing of any cost recomputed: optimal in every order
         return inner
     rival = given
-    if rival is None and inner.status == Status.OPTIMAL and time_left() != 0:
+    if inner.status == Status.OPTIMAL and time_left() != 0:
         # Optimal in the memory order, with time left: that optimum can cost more than the given
         # order's, so the given order gets the rest of the time.
-        rival = _solve_from(graph, budget, t0, time_left(), on_progress, proofs_hold=True, seed=seed, **options)
+        if given is None:
+            rival = _solve_from(graph, budget, t0, time_left(), on_progress, proofs_hold=True, seed=seed, **options)
+        elif (time_left() or 0.0) > RESUME_SECONDS:
+            rival = given_resumed(given)
     if rival is not None and rival.objective is not None and rival.objective <= report.total_cost:
         return in_given_order("the given order costs no more than the memory order", rival)
     if inner.status == Status.OPTIMAL:
