@@ -33,8 +33,9 @@ GIVEN_SHARE = 0.5
 """Share of the time limit the given order gets first under ``order="auto"``. The paper's
 graphs settle well within it (all twelve targets of docs/performance.md proven in at most 1.7 s
 of a 5 s limit, 2 threads), so the default reproduces the paper's optima; on the generated
-500- and 1000-node graphs the given order's best schedule came at 17 to 60 s of 60 and 120 s,
-and the memory order needs the other half (docs/performance.md, "The default solve's order")."""
+500- and 1000-node graphs the given order alone found its best schedules at 16 to 50 s of 60 s
+and 43 to 120 s of 120 s, and the memory order needs the other half (docs/performance.md,
+"The default solve's order")."""
 
 ORDER_SHARE = 0.25
 """The order search takes at most this share of its solve's time limit; it stops as soon as an
