@@ -20,7 +20,7 @@ from __future__ import annotations
 import time
 from typing import TYPE_CHECKING, Any, Callable, Sequence
 
-from remat.backends import Progress
+from remat.backends import Progress, get_backend
 from remat.errors import VerificationFailed
 from remat.graph import Graph
 from remat.status import Status
@@ -29,12 +29,13 @@ from remat.verify import verify
 if TYPE_CHECKING:
     from remat.solve import Result
 
-GIVEN_SHARE = 0.5
-"""Share of the time limit the given order gets first under ``order="auto"``. The paper's
-graphs settle well within it (all twelve targets of docs/performance.md proven in at most 1.7 s
-of a 5 s limit, 2 threads), so the default reproduces the paper's optima; on the generated
-500- and 1000-node graphs the given order alone found its best schedules at 16 to 50 s of 60 s
-and 43 to 120 s of 120 s, and the memory order needs the other half (docs/performance.md,
+GIVEN_SHARE = 0.6
+"""Share of the time limit the given order gets first under ``order="auto"``, with the full
+search only (no neighbourhood search, which improves incumbents but proves nothing). The paper's
+graphs settle within it, so the default reproduces the paper's optima: RL1 at 80%, the slowest,
+needs about 2 s of search, and at half of a 5 s limit it was not settled in one run of two; on
+the generated 500- and 1000-node graphs the given order alone found its best schedules at 16 to
+50 s of 60 s and 43 to 120 s of 120 s, and the memory order needs the rest (docs/performance.md,
 "The default solve's order")."""
 
 ORDER_SHARE = 0.25
@@ -72,12 +73,13 @@ def solve_given_then_memory(graph: Graph, budget: int, *, time_limit: float, hin
                             on_progress: ProgressCallback | None = None, **options: Any) -> "Result":
     """The default solve with a time limit (``order="auto"``): the given order, then the memory order.
 
-    The paper's model in the given order gets :data:`GIVEN_SHARE` of ``time_limit``. A result it
-    settles there (``Result.settled``: proven optimal or infeasible, for the costs rounded to
-    integers when they are not), or a Ctrl-C, is the answer: so the paper's optima are reproduced
-    exactly. Otherwise the rest of the time goes to
-    :func:`solve_in_memory_order`, and the cheaper of the two verified schedules is the result (the
-    given order's on a tie, since its claims are the paper model's). ``Result.order`` says which.
+    The paper's model in the given order gets :data:`GIVEN_SHARE` of ``time_limit`` (a backend
+    with a neighbourhood search runs its full search only, unless the caller sets ``lns``). A
+    result it settles there (``Result.settled``: proven optimal or infeasible, for the costs
+    rounded to integers when they are not), or a Ctrl-C, is the answer: so the paper's optima are
+    reproduced exactly. Otherwise the rest of the time goes to :func:`solve_in_memory_order`, and
+    the cheaper of the two verified schedules is the result (the given order's on a tie, since its
+    claims are the paper model's). ``Result.order`` says which.
     A Ctrl-C in the second phase keeps the cheaper schedule found so far (``interrupted`` set).
 
     >>> from remat.generators import random_layered
@@ -88,8 +90,12 @@ def solve_given_then_memory(graph: Graph, budget: int, *, time_limit: float, hin
     ('given', 'optimal')
     """
     t0 = time.perf_counter()
+    settling = dict(options)
+    extra = dict(options.get("backend_options") or {})
+    if "neighbourhood-search" in getattr(get_backend(options.get("backend", "cpsat")), "features", ()):
+        settling["backend_options"] = {"lns": False, **extra}  # this phase is for proofs
     given = _solve_from(graph, budget, t0, GIVEN_SHARE * time_limit, on_progress, proofs_hold=True, hint=hint,
-                        **options)
+                        **settling)
     left = time_limit - (time.perf_counter() - t0)
     if given.settled or given.interrupted or left <= 0:
         return given

@@ -36,7 +36,7 @@ def _lazy(module: str, cls: str, *args: str):
 register_backend("cpsat", _lazy("remat.backends.cpsat", "CpSatBackend"),
                  available=lambda: module_available("ortools"),
                  features=frozenset({"cumulative", "intervals", "enforced-linear", "clauses", "hints",
-                                     "progress", "mip-gap", "native-cp"}))
+                                     "progress", "mip-gap", "native-cp", "neighbourhood-search"}))
 
 # Through the linearization every IR construct is supported; "linearized" says it is not native.
 MILP_FEATURES = frozenset({"cumulative", "intervals", "enforced-linear", "clauses", "mip-gap", "linearized"})
