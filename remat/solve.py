@@ -108,7 +108,7 @@ def solve(graph: Graph, budget: int, *, backend: "str | Backend" = "cpsat",
     model, first computations in the graph's order; ``"memory"`` first looks
     for an order with less memory above the budget and solves the model in
     that order; ``"auto"`` (the default) is ``"given"`` without a time limit,
-    and with one gives the given order the first half and, unless that settles
+    and with one gives the given order the first 60% and, unless that settles
     it, the memory order the rest: see :mod:`remat.solve_orders`.
 
     >>> from remat.generators import unet

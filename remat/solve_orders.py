@@ -45,8 +45,8 @@ order fits the budget without recomputation."""
 RESUME_SECONDS = 0.5
 """Under ``order="auto"``, when the memory order gives nothing (no better order found, or the
 model infeasible in it) with more than this many seconds left, the given order gets them, warm
-started from its best schedule: on graphs whose order is forced (training graphs) the second half
-of the time is not lost."""
+started from its best schedule: on graphs whose order is forced (training graphs) the rest of the
+time is not lost."""
 
 ProgressCallback = Callable[[Progress], None]
 
@@ -98,6 +98,7 @@ def solve_given_then_memory(graph: Graph, budget: int, *, time_limit: float, hin
                         **settling)
     left = time_limit - (time.perf_counter() - t0)
     if given.settled or given.interrupted or left <= 0:
+        given.wall_time = time.perf_counter() - t0  # from the call, like started_at
         return given
     offset = time.perf_counter() - t0
 

@@ -163,3 +163,10 @@ def test_fixed_order_must_be_a_boolean():
     data["graph"]["fixed_order"] = "yes"
     with pytest.raises(GraphError, match="'graph.fixed_order' must be true or false, got 'yes'"):
         graph_from_json(data)
+
+
+def test_times_count_from_the_call_in_both_phases():
+    for share in (remat.solve_orders.GIVEN_SHARE, 0.0):
+        with mock.patch.object(remat.solve_orders, "GIVEN_SHARE", share):
+            r = solve(LAYERED, LAYERED_BUDGET, time_limit=30)
+        assert r.started_at + r.build_time + r.hint_time + r.time_to_best <= r.wall_time

@@ -41,7 +41,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
                    help="order of first computations: 'given' = the graph's own (the paper's model); 'memory' = "
                         "a search for one with less memory above the budget (a heuristic lever; nothing proven "
                         "then but a schedule at the total cost); 'auto' (default) = given, and with a time limit, "
-                        "when the given order is not settled in half of it, memory for the rest, the cheaper "
+                        "when the given order is not settled in 60%% of it, memory for the rest, the cheaper "
                         "schedule winning")
     p.add_argument("-o", "--output", metavar="OUT.json", help="write the schedule (remat-schedule/1)")
     p.add_argument("--quiet", "-q", action="store_true", help="no live progress line")
