@@ -74,10 +74,10 @@ def solve_given_then_memory(graph: Graph, budget: int, *, time_limit: float, hin
     """The default solve with a time limit (``order="auto"``): the given order, then the memory order.
 
     The paper's model in the given order gets :data:`GIVEN_SHARE` of ``time_limit`` (a backend
-    with a neighbourhood search runs its full search only, unless the caller sets ``lns``). A
-    result it settles there (``Result.settled``: proven optimal or infeasible, for the costs
-    rounded to integers when they are not), or a Ctrl-C, is the answer: so the paper's optima are
-    reproduced exactly. Otherwise the rest of the time goes to :func:`solve_in_memory_order`, and
+    with a neighbourhood search runs its full search only, unless the caller sets ``lns`` or
+    ``lns_after``). A result it settles there (``Result.settled``: proven optimal or infeasible,
+    for the costs rounded to integers when they are not), or a Ctrl-C, is the answer: so the
+    paper's optima are reproduced exactly. Otherwise the rest of the time goes to :func:`solve_in_memory_order`, and
     the cheaper of the two verified schedules is the result (the given order's on a tie, since its
     claims are the paper model's). ``Result.order`` says which.
     A Ctrl-C in the second phase keeps the cheaper schedule found so far (``interrupted`` set).
@@ -92,8 +92,9 @@ def solve_given_then_memory(graph: Graph, budget: int, *, time_limit: float, hin
     t0 = time.perf_counter()
     settling = dict(options)
     extra = dict(options.get("backend_options") or {})
-    if "neighbourhood-search" in getattr(get_backend(options.get("backend", "cpsat")), "features", ()):
-        settling["backend_options"] = {"lns": False, **extra}  # this phase is for proofs
+    neighbourhoods = "neighbourhood-search" in getattr(get_backend(options.get("backend", "cpsat")), "features", ())
+    if neighbourhoods and not {"lns", "lns_after"} & extra.keys():
+        settling["backend_options"] = {**extra, "lns": False}  # this phase is for proofs
     given = _solve_from(graph, budget, t0, GIVEN_SHARE * time_limit, on_progress, proofs_hold=True, hint=hint,
                         **settling)
     left = time_limit - (time.perf_counter() - t0)

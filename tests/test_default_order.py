@@ -170,3 +170,15 @@ def test_times_count_from_the_call_in_both_phases():
         with mock.patch.object(remat.solve_orders, "GIVEN_SHARE", share):
             r = solve(LAYERED, LAYERED_BUDGET, time_limit=30)
         assert r.started_at + r.build_time + r.hint_time + r.time_to_best <= r.wall_time
+
+
+def test_the_given_orders_share_is_for_proofs_only():
+    # 150 nodes at 80% are not settled in 4 s; with the whole limit in the first phase (share 1),
+    # the result is that phase's: the full search, never handed to neighbourhoods.
+    g = random_layered(150, seed=1)
+    budget = int(0.8 * no_remat_peak(g))
+    with mock.patch.object(remat.solve_orders, "GIVEN_SHARE", 1.0):
+        first_phase = solve(g, budget, time_limit=4)
+    plain = solve(g, budget, time_limit=4, order="given")
+    assert first_phase.order == "given" and not first_phase.settled
+    assert "neighbourhoods" not in first_phase.message and "neighbourhoods" in plain.message
