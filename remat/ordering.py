@@ -8,12 +8,13 @@ lever (FastSA, NeurIPS 2023, reaches TDI 0.0% on RL2 at 90% by changing it):
 order="memory")`` solves the same model on the graph in that order.
 
 The default solve (``order="auto"``) uses it only when the paper's model in the
-given order is not settled within 60% of the time limit: a solve in another order
-is no longer the paper's model (whose optima ``../shared/graphs/paper/README.md``
-lists and the default reproduces), and a fixed-order optimum for the new order
-can cost more than the given order's. What it keeps: the order it returns is never worse than the
-given one by (memory above the budget summed over the steps, then peak), and
-every schedule is still replayed by :mod:`remat.verify` on the original graph.
+given order is not settled within 60% of the time limit: a solve in another
+order is no longer the paper's model (whose optima
+``../shared/graphs/paper/README.md`` lists and the default reproduces), and a
+fixed-order optimum for the new order can cost more than the given order's.
+What it keeps: the order it returns is never worse than the given one by
+(memory above the budget summed over the steps, then peak), and every schedule
+is still replayed by :mod:`remat.verify` on the original graph.
 
 The search is simulated annealing over single-node moves: a node (half the
 time one resident at a step over the budget) moves to a random position

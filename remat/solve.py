@@ -25,7 +25,7 @@ from remat.backends import Backend, Progress, SolveOptions, get_backend
 from remat.errors import BudgetError, FormulationError, VerificationFailed
 from remat.formulations import Formulation, WarmStartInterrupted, get_formulation
 from remat.formulations.ir import Linear
-from remat.graph import Graph, no_remat_peak
+from remat.graph import Graph
 from remat.ordering import ORDERS
 from remat.schedule import Schedule, schedule_from_computes
 from remat.status import Status
@@ -294,6 +294,7 @@ def best_warm_start(graph: Graph, budget: int, encode: Callable[[Sequence[int]],
 
     >>> from remat.generators import unet
     >>> from remat.formulations import get_formulation
+    >>> from remat.graph import no_remat_peak
     >>> g = unet(2)
     >>> built = get_formulation("moccasin").build(g, no_remat_peak(g))
     >>> best_warm_start(g, no_remat_peak(g), built.encode)[0]

@@ -33,8 +33,8 @@ GIVEN_SHARE = 0.6
 """Share of the time limit the given order gets first under ``order="auto"``, with the full
 search only (no neighbourhood search, which improves incumbents but proves nothing). The paper's
 graphs settle within it, so the default reproduces the paper's optima: RL1 at 80%, the slowest,
-needs about 2 s of search, and at half of a 5 s limit it was not settled in one run of two; on
-the generated 500- and 1000-node graphs the given order alone found its best schedules at 16 to
+needs about 2 s of search, and at half of a 5 s limit it was not settled in three runs of three;
+on the generated 500- and 1000-node graphs the given order alone found its best schedules at 16 to
 50 s of 60 s and 43 to 120 s of 120 s, and the memory order needs the rest (docs/performance.md,
 "The default solve's order")."""
 
