@@ -26,7 +26,7 @@ from remat.solve import solve
 from remat.status import Status
 from remat.testing import budgets, graphs, node_sizes, optimum, staged_optimum
 from remat.verify import verify
-from tests.conftest import examples
+from tests.conftest import examples, skip_chain
 
 
 def random_topological_order(graph: Graph, rng: random.Random) -> list[int]:
@@ -173,9 +173,8 @@ def test_a_proven_memory_order_optimum_yields_to_a_cheaper_given_order():
 
 
 def test_without_a_better_order_the_memory_order_solve_is_the_default_solve(tmp_path, capsys):
-    # A chain (one topological order only) whose head is read again at the end: at 9 bytes it
-    # must be recomputed (cost 13, optimum of remat.testing.optimum's doctest).
-    g = Graph.from_edges([(0, 1), (1, 2), (2, 3), (0, 3)], cost={0: 5, 1: 1, 2: 1, 3: 1}, mem={0: 4, 1: 4, 2: 4, 3: 1})
+    # One topological order only; at 9 bytes its head must be recomputed (optimum 13).
+    g = skip_chain()
     budget = 9
     default, memory = solve(g, budget, time_limit=30), solve(g, budget, time_limit=30, order="memory")
     assert default.status == memory.status == Status.OPTIMAL and default.objective > g.total_cost

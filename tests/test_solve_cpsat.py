@@ -11,6 +11,7 @@ from remat.solve import solve
 from remat.status import Status
 from remat.testing import earliest_free_peak, staged_optimum, staged_sequences
 from remat.verify import verify
+from tests.conftest import skip_chain
 from tests.paper import paper_graph_path
 
 
@@ -38,8 +39,7 @@ def test_brute_force_enumerates_the_staged_sequences():
 def test_recomputation_is_found_where_needed():
     # 0 -> 1 -> 2 -> 3 plus the skip 0 -> 3: keeping 0 alive costs 12 bytes at node 2;
     # recomputing 0 (cost 5) just before 3 brings the peak to 9.
-    g = Graph.from_edges([(0, 1), (1, 2), (2, 3), (0, 3)], cost={0: 5, 1: 1, 2: 1, 3: 1},
-                         mem={0: 4, 1: 4, 2: 4, 3: 1}, name="skip4")
+    g = skip_chain()
     assert no_remat_peak(g) == 12
     assert brute_force(g, 9) == g.total_cost + 5
     r = solve(g, 9, threads=1)

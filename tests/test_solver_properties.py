@@ -29,7 +29,7 @@ from remat.solve import Result, solve
 from remat.status import Status
 from remat.testing import budgets, graphs, node_costs, node_sizes, optimum, staged_optimum
 from remat.verify import verify
-from tests.conftest import examples
+from tests.conftest import examples, skip_chain
 
 BACKENDS = installed_backends()
 FORMULATIONS = formulation_names()
@@ -247,8 +247,7 @@ def test_milp_backends_refuse_sizes_near_1e12_instead_of_a_false_proof(backend, 
 def test_changing_the_thread_count_between_solves_keeps_the_answer(backend):
     """Regression (found by this suite): HiGHS answered 'unknown' once a process had solved with
     another thread count (its global thread pool); the backend now resets the pool."""
-    g = Graph.from_edges([(0, 1), (1, 2), (2, 3), (0, 3)], cost={0: 5, 1: 1, 2: 1, 3: 1},
-                         mem={0: 4, 1: 4, 2: 4, 3: 1})
+    g = skip_chain()
     answers = [solve(g, 9, backend=backend, threads=t, time_limit=TIME_LIMIT) for t in (1, 2, 1)]
     assert [(r.status, r.objective) for r in answers] == [(Status.OPTIMAL, 13)] * 3
 
