@@ -27,7 +27,7 @@ from pathlib import Path
 from remat.backends import SolveOptions, get_backend
 from remat.bounds import gap_lower_bound
 from remat.budget import parse_budget
-from remat.formulations.ir import Model
+from remat.ir import Model
 from remat.formulations.moccasin import _add_stage_cuts, copies_allowed
 from remat.generators import from_spec
 from remat.graph import load_graph, no_remat_peak

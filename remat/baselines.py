@@ -273,7 +273,7 @@ def greedy_eviction(graph: Graph, budget: int | None = None, *,
                     def h(u: int) -> float:
                         lost = _closure(graph, u, resident) or []
                         c = graph.cost[u] + sum(graph.cost[p] for p in lost) + 1e-9 * len(lost)
-                        return c / (graph.mem[u] * (clock - resident[u] + 1))
+                        return c / (graph.mem[u] * (clock - resident[u] + 1))  # noqa: B023 (called at once)
 
                     victim = min(victims, key=lambda u: (h(u), u))
                     used -= graph.mem[victim]

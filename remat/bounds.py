@@ -22,7 +22,7 @@ import time
 from dataclasses import dataclass
 
 from remat.backends import SolveOptions, get_backend, is_available
-from remat.formulations.ir import Model, Var
+from remat.ir import Model, Var
 from remat.formulations.moccasin_bound import constraint_stages, gap_relaxation
 from remat.formulations.moccasin_warmstart import first_computation_memory
 from remat.graph import Graph, no_remat_profile
@@ -129,7 +129,7 @@ def relaxation_bound(model: Model, *, backend: str | None = None, time_limit: fl
     optimum, in its own units: the optimum when OPTIMAL, the solver's bound at its limit (rounded up to
     the next integer, less a tolerance for the solver's floating point), None when there is none.
 
-    >>> from remat.formulations.ir import Model, Linear
+    >>> from remat.ir import Model, Linear
     >>> m = Model("two of three"); xs = [m.bool_var(f"x{i}") for i in range(3)]
     >>> m.add(Linear(tuple((x, 1) for x in xs), lb=2)); m.minimize([(x, 5) for x in xs], offset=1)
     >>> relaxation_bound(m, backend="cpsat", time_limit=10)

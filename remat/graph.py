@@ -70,7 +70,8 @@ class Graph:
         for v, ps in enumerate(self.preds):
             for u in ps:
                 if not u < v:
-                    raise GraphError(f"graph {self.name!r}: edge {self.ids[u]} -> {self.ids[v]} goes against the node order")
+                    raise GraphError(f"graph {self.name!r}: edge {self.ids[u]} -> {self.ids[v]} "
+                                     "goes against the node order")
                 succs[u].append(v)
         object.__setattr__(self, "succs", tuple(tuple(s) for s in succs))
         object.__setattr__(self, "index", {v: i for i, v in enumerate(self.ids)})

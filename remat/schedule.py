@@ -130,7 +130,8 @@ def load_schedule(path: str | Path) -> Schedule:
     try:
         data = json.loads(p.read_text())
     except (OSError, UnicodeDecodeError) as exc:
-        raise ScheduleFormatError(f"cannot read schedule file {str(p)!r}: {getattr(exc, 'strerror', None) or exc}") from None
+        why = getattr(exc, 'strerror', None) or exc
+        raise ScheduleFormatError(f"cannot read schedule file {str(p)!r}: {why}") from None
     except json.JSONDecodeError as exc:
         raise ScheduleFormatError(f"{p}: not valid JSON ({exc.msg} at line {exc.lineno})") from None
     return schedule_from_json(data, source=str(p))
@@ -147,7 +148,8 @@ def schedule_from_json(data: Any, *, source: str = "<json>") -> Schedule:
     steps = []
     for k, s in enumerate(steps_raw):
         if not isinstance(s, dict) or s.get("op") not in ("compute", "free") or not isinstance(s.get("node"), str):
-            raise ScheduleFormatError(f"{source}: step #{k} must be {{\"op\": \"compute\"|\"free\", \"node\": \"<id>\"}}")
+            raise ScheduleFormatError(f"{source}: step #{k} must be "
+                                      '{"op": "compute"|"free", "node": "<id>"}')
         steps.append(Step(s["op"], s["node"]))
     for key, kinds in (("budget", (int,)), ("peak_memory", (int,)), ("objective", (int, float))):
         val = data.get(key)

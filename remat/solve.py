@@ -24,7 +24,7 @@ from typing import Any, Callable, Sequence
 from remat.backends import Backend, Progress, SolveOptions, get_backend
 from remat.errors import BudgetError, FormulationError, VerificationFailed
 from remat.formulations import Formulation, WarmStartInterrupted, get_formulation
-from remat.formulations.ir import Linear
+from remat.ir import Linear
 from remat.graph import Graph
 from remat.ordering import ORDERS
 from remat.schedule import Schedule, schedule_from_computes
@@ -242,8 +242,8 @@ def _bound_from_relaxation(built: Any, time_left: float | None, threads: int | N
     """Solve the formulation's relaxation and add "objective >= its bound" to ``built.model``.
 
     Returns the bound (model units; None when the relaxation gave none, or was too large for the
-    time: :data:`RELAXATION_ITEMS_PER_SECOND`) and the seconds spent. The row removes no schedule: the relaxation's optimum is at most the
-    model's (see the formulation).
+    time: :data:`RELAXATION_ITEMS_PER_SECOND`) and the seconds spent. The row removes no
+    schedule: the relaxation's optimum is at most the model's (see the formulation).
     """
     from remat.bounds import relaxation_bound
 

@@ -89,7 +89,8 @@ def verify(graph: Graph, schedule: Schedule, budget: int | None = None) -> Repor
             for u in graph.preds[v]:
                 if not resident[u]:
                     violations.append(Violation(k, MISSING_INPUT,
-                                                f"compute {step.node!r} needs input {graph.ids[u]!r}, which is not resident"))
+                                                f"compute {step.node!r} needs input {graph.ids[u]!r}, "
+                                                "which is not resident"))
             if resident[v]:
                 violations.append(Violation(k, ALREADY_RESIDENT, f"compute {step.node!r} while it is already resident"))
             else:
@@ -102,7 +103,8 @@ def verify(graph: Graph, schedule: Schedule, budget: int | None = None) -> Repor
             if memory > peak:
                 peak = memory
             if budget is not None and memory > budget:
-                violations.append(Violation(k, OVER_BUDGET, f"memory {memory} exceeds budget {budget} at compute {step.node!r}"))
+                violations.append(Violation(k, OVER_BUDGET,
+                                            f"memory {memory} exceeds budget {budget} at compute {step.node!r}"))
         elif step.op == "free":
             if not resident[v]:
                 violations.append(Violation(k, NOT_RESIDENT, f"free {step.node!r} while it is not resident"))
@@ -116,9 +118,11 @@ def verify(graph: Graph, schedule: Schedule, budget: int | None = None) -> Repor
         if not computed[v]:
             violations.append(Violation(None, NEVER_COMPUTED, f"node {graph.ids[v]!r} is never computed"))
     if schedule.objective is not None and not _same_cost(schedule.objective, cost):
-        violations.append(Violation(None, OBJECTIVE_MISMATCH, f"reported objective {schedule.objective} but the steps cost {cost}"))
+        violations.append(Violation(None, OBJECTIVE_MISMATCH,
+                                    f"reported objective {schedule.objective} but the steps cost {cost}"))
     if schedule.peak_memory is not None and schedule.peak_memory != peak:
-        violations.append(Violation(None, PEAK_MISMATCH, f"reported peak {schedule.peak_memory} but the replay peaks at {peak}"))
+        violations.append(Violation(None, PEAK_MISMATCH,
+                                    f"reported peak {schedule.peak_memory} but the replay peaks at {peak}"))
     return Report(violations=tuple(violations), peak_memory=peak, total_cost=cost,
                   computes=sum(computed), budget=budget, memory_profile=tuple(profile))
 

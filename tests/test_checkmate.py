@@ -8,7 +8,7 @@ from hypothesis import strategies as st
 
 from remat.backends import installed_backends
 from remat.formulations.checkmate import Checkmate, stage_positions
-from remat.formulations.ir import violations
+from remat.ir import violations
 from remat.generators import linear, unet
 from remat.graph import Graph, no_remat_peak
 from remat.schedule import schedule_from_computes

@@ -18,7 +18,7 @@ from hypothesis import strategies as st
 import remat
 from remat.backends import SolveOptions, get_backend, installed_backends, is_available
 from remat.formulations import get_formulation
-from remat.formulations.ir import violations
+from remat.ir import violations
 from remat.generators import linear, unet
 from remat.graph import Graph, min_budget, no_remat_peak
 from remat.status import Status

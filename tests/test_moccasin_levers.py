@@ -16,7 +16,7 @@ from remat.schedule import schedule_from_computes
 from remat.solve import solve
 from remat.status import Status
 from remat.verify import verify
-from remat.formulations.ir import violations
+from remat.ir import violations
 from remat.testing import earliest_free_peak, graphs, staged_sequences
 from remat.testing import staged_optimum as brute_force
 from tests.test_solve_cpsat import small_dags

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from hypothesis import given, settings
 
-from remat.formulations.ir import violations
+from remat.ir import violations
 from remat.formulations.moccasin import Moccasin, event
 from remat.generators import unet
 from remat.graph import no_remat_peak

@@ -187,7 +187,8 @@ def test_without_a_better_order_the_memory_order_solve_is_the_default_solve(tmp_
 def test_cli_order_flag(tmp_path, capsys):
     graph, out = tmp_path / "g.json", tmp_path / "s.json"
     random_layered(60, seed=3).save(graph)
-    code = main(["solve", str(graph), "--budget", "80%", "--order", "memory", "--time-limit", "5", "-q", "-o", str(out)])
+    code = main(["solve", str(graph), "--budget", "80%", "--order", "memory", "--time-limit", "5", "-q",
+                 "-o", str(out)])
     text = capsys.readouterr().out
     assert code == 0 and "memory order" in text and "verified" in text
     assert main(["verify", str(graph), str(out)]) == 0

@@ -1,6 +1,6 @@
 """A backend in one file: exhaustive search over the IR, for tiny models.
 
-It reads only the solver-neutral model (:mod:`remat.formulations.ir`), never
+It reads only the solver-neutral model (:mod:`remat.ir`), never
 the graph, and needs no solver package, so it is an independent check of a
 formulation and of the CP-SAT backend on models small enough to enumerate.
 
@@ -23,7 +23,7 @@ from typing import ClassVar
 
 import remat
 from remat.backends import RawResult, SolveOptions, register_backend
-from remat.formulations.ir import BoolVar, Clause, Cumulative, Interval, Linear, Model, Not, Var
+from remat.ir import BoolVar, Clause, Cumulative, Interval, Linear, Model, Not, Var
 from remat.status import Status
 
 
@@ -74,7 +74,8 @@ class BruteForceBackend:
 
         def holds(c) -> bool:
             if isinstance(c, Interval):
-                return (c.presence is not None and not values[c.presence]) or values[c.end] - values[c.start] >= c.min_size
+                absent = c.presence is not None and not values[c.presence]
+                return absent or values[c.end] - values[c.start] >= c.min_size
             if not all(_lit(x, values) for x in c.enforce):
                 return True
             if isinstance(c, Clause):
@@ -128,7 +129,7 @@ class BruteForceBackend:
                 best[0], best[1] = lower_bound(), dict(values)
                 return
             v = order[k]
-            choices = domains[v][:1] if isinstance(v, remat.formulations.ir.IntVar) and dont_care(v) else domains[v]
+            choices = domains[v][:1] if isinstance(v, remat.ir.IntVar) and dont_care(v) else domains[v]
             for val in choices:
                 values[v] = val
                 if all(holds(c) for c in checks[k]) and memory_ok():

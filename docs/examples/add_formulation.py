@@ -19,7 +19,7 @@ from typing import Any, Sequence
 import remat
 from remat.errors import FormulationError
 from remat.formulations import Built, register_formulation
-from remat.formulations.ir import Cumulative, IntVar, Linear, Model, Var
+from remat.ir import Cumulative, Linear, Model, Var
 from remat.formulations.scaling import scale_costs, scale_sizes
 from remat.graph import Graph
 

@@ -1,6 +1,6 @@
 """The backend contract and the registry that finds backends by name.
 
-A backend turns an IR :class:`~remat.formulations.ir.Model` into a native
+A backend turns an IR :class:`~remat.ir.Model` into a native
 model, solves it and returns a :class:`RawResult` of plain values. It never
 sees the graph. Backends declare what they support as data (``features``),
 check availability without importing their native package
@@ -15,7 +15,7 @@ from functools import lru_cache
 from typing import Callable, ClassVar, Protocol, runtime_checkable
 
 from remat.errors import BackendError
-from remat.formulations.ir import Model, Var
+from remat.ir import Model, Var
 from remat.status import Status
 
 
@@ -151,7 +151,8 @@ def get_backend(spec: "str | Backend") -> Backend:
     """
     if not isinstance(spec, str):
         if not callable(getattr(spec, "solve", None)):
-            raise BackendError(f"a backend is a name or an object with solve(model, options), got {type(spec).__name__}")
+            raise BackendError("a backend is a name or an object with solve(model, options), "
+                               f"got {type(spec).__name__}")
         return spec
     reg = lookup(spec)
     if reg is None:

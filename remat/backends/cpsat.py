@@ -40,7 +40,7 @@ from ortools.sat.python import cp_model
 from remat.errors import BackendError
 from remat.backends.base import Progress, RawResult, SolveOptions, backend_features, module_available
 from remat.backends.lns import NeighbourhoodSearch
-from remat.formulations.ir import BoolVar, Clause, Cumulative, Linear, Model, Not, Var, paused_gc
+from remat.ir import BoolVar, Clause, Cumulative, Linear, Model, Not, Var, paused_gc
 from remat.status import Status
 
 

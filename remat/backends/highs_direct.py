@@ -12,7 +12,7 @@ the precision guard, and the rounded solution re-checked against the IR.
 Extra options (``SolveOptions.extra``) are HiGHS option names; an unknown one
 is an error.
 
->>> from remat.formulations.ir import Linear, Model
+>>> from remat.ir import Linear, Model
 >>> m = Model("two of three"); xs = [m.bool_var(f"x{i}") for i in range(3)]
 >>> m.add(Linear(tuple((x, 1) for x in xs), lb=2)); m.minimize([(x, k + 1) for k, x in enumerate(xs)])
 >>> raw = HighsDirectBackend().solve(m, SolveOptions(time_limit=10))
@@ -32,7 +32,7 @@ from remat.backends.base import RawResult, SolveOptions, backend_features, modul
 from remat.backends.highs_watch import HighsWatch
 from remat.backends.linearize import bounds, linearize
 from remat.backends.milp_common import check_highs_options, check_magnitude, milp_result, reset_highs_threads
-from remat.formulations.ir import Model, Var
+from remat.ir import Model, Var
 from remat.status import Status
 
 

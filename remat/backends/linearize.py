@@ -11,7 +11,7 @@ reduction has
 
 :func:`linearize` chains them in this order; the result holds only integer
 and Boolean variables without explicit value sets, un-enforced
-:class:`~remat.formulations.ir.Linear` rows and the objective.
+:class:`~remat.ir.Linear` rows and the objective.
 
 1. :class:`CumulativeToPairs`: the load of a cumulative can only rise where
    an interval starts, so it is checked at interval starts only. For each
@@ -39,7 +39,7 @@ nodes, ``C`` copies, ``E`` edges, ``N <= n C``, ``H = n(n+1)/2`` or ``n^2`` even
 ``O(n^2 C^2)`` pair binaries, ``O(C n^2)`` one-hot binaries and the IR's own
 ``O(E C^2)`` cover literals; see ``docs/linearization.md``.
 
->>> from remat.formulations.ir import Model, Interval, Cumulative
+>>> from remat.ir import Model, Interval, Cumulative
 >>> m = Model("two")
 >>> s = [m.int_var(0, 3, f"s{k}") for k in range(2)]
 >>> e = [m.int_var(1, 4, f"e{k}") for k in range(2)]
@@ -57,7 +57,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Protocol, Sequence
 
-from remat.formulations.ir import (BoolVar, Clause, Constraint, Cumulative, Interval, IntVar, Linear, Literal, Model,
+from remat.ir import (BoolVar, Clause, Constraint, Cumulative, Interval, IntVar, Linear, Literal, Model,
                                    Not, Objective, Terms, Var, negate)
 
 Values = dict[Var, int]

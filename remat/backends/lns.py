@@ -23,7 +23,7 @@ once, hence the sample. The size adapts as in CP-SAT's own LNS: a
 neighbourhood solved to optimality without improving grows the next ones, one
 that ran out of time shrinks them.
 
->>> from remat.formulations.ir import Model, Cumulative
+>>> from remat.ir import Model, Cumulative
 >>> m = Model("two tasks")
 >>> a, b = m.int_var(0, 0, "a"), m.int_var(5, 5, "b")
 >>> ea, eb = m.int_var(1, 9, "ea"), m.int_var(6, 9, "eb")
@@ -45,7 +45,7 @@ from __future__ import annotations
 import random
 from typing import Hashable
 
-from remat.formulations.ir import Cumulative, Interval, Model, Var
+from remat.ir import Cumulative, Interval, Model, Var
 
 MIN_SIZE = 2
 # Kinds of neighbourhood, drawn in turn: around a tight time, a uniform time, a recomputation's gap.

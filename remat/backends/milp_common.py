@@ -5,7 +5,7 @@ HiGHS backend (:mod:`remat.backends.highs_direct`), which solve the same
 linearized model (:mod:`remat.backends.linearize`) by different routes.
 Imports no solver at import time.
 
->>> from remat.formulations.ir import Linear, Model
+>>> from remat.ir import Linear, Model
 >>> m = Model("t"); x = m.int_var(0, 10**10, "x"); m.add(Linear(((x, 1),), ub=10**10))
 >>> check_magnitude("highs", m)
 Traceback (most recent call last):
@@ -23,7 +23,7 @@ from remat.backends.base import RawResult, SolveOptions
 from remat.backends.highs_watch import HighsWatch
 from remat.backends.linearize import Linearized, bounds
 from remat.errors import BackendError
-from remat.formulations.ir import Model, Var, evaluate, violations
+from remat.ir import Model, Var, evaluate, violations
 from remat.status import Status
 
 # Largest |coefficient| or |bound| of a row that a floating-point MILP solver is trusted with: one unit

@@ -18,13 +18,14 @@ A model whose rows hold numbers above :data:`MAX_MAGNITUDE` (memory sizes
 near 1e12 next to sizes of 1) is declined with a BackendError: a
 floating-point solver cannot resolve one unit there, and HiGHS's presolve
 was seen to call such a feasible model infeasible. The IR objective has
-integer coefficients, so an absolute gap below 1 is a proof, and HiGHS's default relative gap (1e-4) is replaced by the requested one
-(0 unless given). A warm start (``SolveOptions.hint``) is lifted through the
-reductions and given to HiGHS as a MIP start (missing entries it completes
-itself), or to a classic solver that accepts ``warmstart``. The solution is
-rounded, mapped back through the reductions (so decoding is shared with
-CP-SAT) and re-checked against the IR model: one that holds only within the
-solver's tolerances comes back as UNKNOWN with a message, never as a schedule.
+integer coefficients, so an absolute gap below 1 is a proof, and HiGHS's
+default relative gap (1e-4) is replaced by the requested one (0 unless given).
+A warm start (``SolveOptions.hint``) is lifted through the reductions and
+given to HiGHS as a MIP start (missing entries it completes itself), or to a
+classic solver that accepts ``warmstart``. The solution is rounded, mapped back
+through the reductions (so decoding is shared with CP-SAT) and re-checked
+against the IR model: one that holds only within the solver's tolerances comes
+back as UNKNOWN with a message, never as a schedule.
 
 This module imports neither pyomo nor a solver at import time.
 """
@@ -42,7 +43,7 @@ from remat.backends.highs_watch import HighsWatch
 from remat.backends.linearize import bounds, linearize
 from remat.backends.milp_common import check_highs_options, check_magnitude, milp_result, reset_highs_threads
 from remat.errors import BackendError
-from remat.formulations.ir import Model, Var
+from remat.ir import Model, Var
 from remat.status import Status
 
 # Option names of classic (pyomo.environ) solvers: time limit, threads, relative MIP gap.
@@ -206,7 +207,7 @@ class HighsBackend(PyomoBackend):
 def to_pyomo(milp: Model) -> tuple[Any, dict[Var, Any]]:
     """A Pyomo ``ConcreteModel`` of a linearized IR model, and the map from IR variables to Pyomo variables.
 
-    >>> from remat.formulations.ir import Linear, Model
+    >>> from remat.ir import Linear, Model
     >>> m = Model("t"); x = m.int_var(0, 9, "x"); b = m.bool_var("b")
     >>> m.add(Linear(((x, 1), (b, 5)), lb=7)); m.minimize([(x, 1), (b, 3)])
     >>> pm, cols = to_pyomo(m)

@@ -1,4 +1,4 @@
-"""Formulations: each builds a solver-neutral model (:mod:`remat.formulations.ir`) from a graph."""
+"""Formulations: each builds a solver-neutral model (:mod:`remat.ir`) from a graph."""
 
 from remat.formulations.base import (Built, Formulation, WarmStartInterrupted, formulation_names, get_formulation,
                                      register_formulation)

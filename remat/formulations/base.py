@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from typing import Any, Callable, Protocol, Sequence
 
 from remat.errors import FormulationError
-from remat.formulations.ir import Linear, Model, Var
+from remat.ir import Linear, Model, Var
 from remat.graph import Graph, min_budget
 
 

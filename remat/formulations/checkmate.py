@@ -61,7 +61,7 @@ from typing import Any, Sequence
 
 from remat.errors import FormulationError
 from remat.formulations.base import Built, add_min_budget_cut
-from remat.formulations.ir import BoolVar, Clause, IntVar, Linear, Model, Var
+from remat.ir import BoolVar, Clause, IntVar, Linear, Model, Var
 from remat.formulations.moccasin_warmstart import warm_start_sequence
 from remat.formulations.scaling import scale_costs, scale_sizes
 from remat.graph import Graph

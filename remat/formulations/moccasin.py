@@ -66,7 +66,7 @@ from typing import Any, Sequence
 
 from remat.errors import FormulationError
 from remat.formulations.base import Built, add_min_budget_cut
-from remat.formulations.ir import BoolVar, Clause, Cumulative, IntVar, Linear, Model, Var, paused_gc
+from remat.ir import BoolVar, Clause, Cumulative, IntVar, Linear, Model, Var, paused_gc
 from remat.formulations.moccasin_bound import gap_relaxation
 from remat.formulations.moccasin_warmstart import warm_start_sequence
 from remat.formulations.scaling import ScaledSizes, scale_costs, scale_sizes

@@ -76,7 +76,7 @@ from dataclasses import dataclass
 from typing import Iterable, Sequence
 
 from remat.errors import FormulationError
-from remat.formulations.ir import BoolVar, Linear, Model
+from remat.ir import BoolVar, Linear, Model
 from remat.formulations.scaling import scale_costs, scale_sizes
 from remat.graph import Graph, no_remat_profile
 

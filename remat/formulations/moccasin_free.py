@@ -48,7 +48,7 @@ import networkx as nx
 from remat.errors import FormulationError
 from remat.formulations.base import Built, add_min_budget_cut
 from remat.formulations.checkmate import last_reads
-from remat.formulations.ir import BoolVar, Clause, Cumulative, IntVar, Linear, Model, Not, Var
+from remat.ir import BoolVar, Clause, Cumulative, IntVar, Linear, Model, Not, Var
 from remat.formulations.moccasin_warmstart import warm_start_sequence
 from remat.formulations.scaling import scale_costs, scale_sizes
 from remat.graph import Graph, no_remat_peak

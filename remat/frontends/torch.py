@@ -522,7 +522,7 @@ def rematerialize(traced: Traced, schedule: Schedule, *,
         if m.k is not None and nid not in traced.groups:
             continue  # emitted with its group
         cache = {}
-        op = new.node_copy(src[m.fx], lambda b: resolve(b, cache))
+        op = new.node_copy(src[m.fx], lambda b: resolve(b, cache))  # noqa: B023
         if m.k is None:
             latest[nid] = op
         else:

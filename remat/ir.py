@@ -189,7 +189,8 @@ def violations(model: Model, values: dict[Var, int]) -> list[str]:
                 if (c.lb is not None and total < c.lb) or (c.ub is not None and total > c.ub):
                     out.append(f"Linear #{k}: {total} not in [{c.lb}, {c.ub}]")
         elif isinstance(c, Clause):
-            if all(literal_value(x, values) for x in c.enforce) and not any(literal_value(x, values) for x in c.literals):
+            if (all(literal_value(x, values) for x in c.enforce)
+                    and not any(literal_value(x, values) for x in c.literals)):
                 out.append(f"Clause #{k}: no literal true")
         elif isinstance(c, Cumulative):
             active = [(values[i.start], values[i.end], d) for i, d in zip(c.intervals, c.demands) if present[i]]
