@@ -228,7 +228,7 @@ def render(rows, warm, args, started, total) -> str:
     lines += ["", "## Warm start", "",
               "Moccasin (C = 2) on CP-SAT with and without the warm start, same run, same limits. "
               "`hint` names the start handed over (a baseline, or `formulation`: the staged heuristic of "
-              "`remat.formulations.moccasin_warmstart`; none: `-`); seconds from the backend's start; "
+              "`remat.heuristics.staged`; none: `-`); seconds from the backend's start; "
               "`ratio` = time to first incumbent without / with.", "",
               "| graph | budget | hint | first s (on / off) | ratio | best s (on / off) | TDI% (on / off) "
               "| status (on / off) |",

@@ -17,7 +17,7 @@ import statistics
 import time
 
 from remat.budget import parse_budget
-from remat.formulations.moccasin_warmstart import PORTFOLIO, _Evaluator, _repair, plan_sequence
+from remat.heuristics.staged import PORTFOLIO, _Evaluator, _repair, plan_sequence
 from remat.generators import from_spec
 from remat.graph import no_remat_peak
 

@@ -21,7 +21,7 @@ import time
 from pathlib import Path
 
 from remat.budget import parse_budget
-from remat.formulations.moccasin_warmstart import (PORTFOLIO, _Evaluator, _repair, anneal_excess, greedy_plan,
+from remat.heuristics.staged import (PORTFOLIO, _Evaluator, _repair, anneal_excess, greedy_plan,
                                                    improve_plan, plan_cost)
 from remat.generators import from_spec
 from remat.graph import load_graph, no_remat_peak

@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from remat.backends import SolveOptions, get_backend, is_available
 from remat.ir import Model, Var
 from remat.formulations.moccasin_bound import constraint_stages, gap_relaxation
-from remat.formulations.moccasin_warmstart import first_computation_memory
+from remat.heuristics.staged import first_computation_memory
 from remat.graph import Graph, no_remat_profile
 from remat.status import Status
 

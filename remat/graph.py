@@ -56,7 +56,7 @@ class Graph:
     preds: tuple[tuple[int, ...], ...]
     labels: tuple[str | None, ...] = ()
     recomputable: tuple[bool, ...] = ()
-    fixed_order: bool = False  # the order is part of the program: solves keep it (see remat.solve_orders)
+    fixed_order: bool = False  # the order is part of the program: solves keep it (see remat.strategies)
     succs: tuple[tuple[int, ...], ...] = field(init=False, repr=False, compare=False)
     index: Mapping[str, int] = field(init=False, repr=False, compare=False)
 

@@ -6,8 +6,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from remat.baselines import (BASELINES, articulation_points, checkpoint_schedule, chen_greedy_checkpoints,
-                             fitting_baselines, forward_part, greedy_eviction, run_baseline)
+from remat.heuristics.baselines import (BASELINES, articulation_points, checkpoint_schedule, chen_greedy_checkpoints,
+                             forward_part, greedy_eviction, run_baseline)
 from remat.cli import main
 from remat.errors import FormulationError
 from remat.generators import linear, unet
@@ -94,12 +94,26 @@ def test_greedy_eviction_gives_up_when_the_stage_itself_does_not_fit():
     assert greedy_eviction(g, 9) is None
 
 
-def test_fitting_baselines_are_sorted_by_cost_and_fit():
+def _warm_start(g, budget, limit=None):
+    from remat.stages import Live, prepare, warm_start
+    from remat.timebudget import TimeBudget
+
+    clock = TimeBudget(limit)
+    problem = prepare(g, budget, formulation="moccasin", backend="cpsat", order="given", time_limit=limit, hint=None)
+    return warm_start(problem, clock, Live(None, clock))
+
+
+def test_the_warm_start_offers_fitting_schedules_cheapest_first_then_the_rest_by_peak():
     g = linear(6)
     budget = int(0.8 * no_remat_peak(g))
-    found = fitting_baselines(g, budget)
-    assert found and all(s.peak_memory <= budget for _, s in found)
-    assert [s.objective for _, s in found] == sorted(s.objective for _, s in found)
+    offers = _warm_start(g, budget).offers
+    fitting = [c for c in offers if c.fits]
+    over = [c for c in offers if not c.fits]
+    assert fitting and offers[:len(fitting)] == tuple(fitting)  # every fitting one before any other
+    assert all(c.report.peak_memory <= budget and verify(g, c.schedule, budget).valid for c in fitting)
+    assert [c.cost for c in fitting] == sorted(c.cost for c in fitting)
+    assert [c.report.peak_memory for c in over] == sorted(c.report.peak_memory for c in over)
+    assert all(c.report.peak_memory > budget for c in over)
 
 
 # ------------------------------------------------------------- through solve
@@ -120,21 +134,12 @@ def test_baseline_rejects_unknown_options():
         solve(linear(2), 10**6, formulation="chen-sqrt", stage=False)
 
 
-def test_warm_start_uses_the_cheapest_fitting_baseline_and_can_be_switched_off():
+def test_warm_start_hands_the_cheapest_expressible_schedule_to_the_backend_and_can_be_switched_off():
     g = linear(6)
     budget = int(0.8 * no_remat_peak(g))
-    cheapest = fitting_baselines(g, budget)[0][0]
-    # Checkmate's own heuristic start is Moccasin's; switch it off to see the baseline warm start alone
-    from remat.formulations.checkmate import Checkmate
-
-    class BaselineStartOnly(Checkmate):
-        def build(self, graph, budget, **options):
-            built = super().build(graph, budget, **options)
-            del built.info["warm_start"]
-            return built
-
-    on = solve(g, budget, threads=1, formulation=BaselineStartOnly())
-    off = solve(g, budget, threads=1, formulation=BaselineStartOnly(), warm_start=False)
+    cheapest = _warm_start(g, budget).best.source.removeprefix("heuristic ")
+    on = solve(g, budget, threads=1, formulation="checkmate")
+    off = solve(g, budget, threads=1, formulation="checkmate", warm_start=False)
     assert on.warm_start == cheapest and off.warm_start is None
     assert on.status == off.status == Status.OPTIMAL and on.objective == off.objective
 
@@ -172,7 +177,7 @@ def test_cli_info_prints_model_sizes_per_formulation(tmp_path, capsys):
 def test_a_passed_deadline_stops_the_slow_baselines():
     import time
 
-    from remat.baselines import fitting_baselines, run_baseline
+    from remat.heuristics.baselines import run_baseline
     from remat.generators import unet
 
     g = unet(3)
@@ -181,4 +186,4 @@ def test_a_passed_deadline_stops_the_slow_baselines():
     past = time.perf_counter() - 1.0
     assert greedy_eviction(g, budget, deadline=past) is None
     assert run_baseline(g, "chen-greedy", budget, deadline=past) is None
-    assert fitting_baselines(g, budget, deadline=past) == []
+    assert run_baseline(g, "chen-greedy-ap", budget, deadline=past) is None

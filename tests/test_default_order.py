@@ -1,4 +1,4 @@
-"""The default solve's order (``order="auto"``, remat.solve_orders.solve_given_then_memory).
+"""The default solve's order (``order="auto"``, remat.strategies.auto).
 
 The given order (the paper's model) first; the memory order only when the given order is not
 settled within ``GIVEN_SHARE`` of the time limit. Tests that need the second phase set the share
@@ -17,7 +17,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-import remat.solve_orders
+import remat.stages
+import remat.timebudget
 from remat.bench.run import run_case
 from remat.bench.spec import Grid, expand
 from remat.cli import main
@@ -37,7 +38,7 @@ LAYERED_BUDGET = int(0.8 * no_remat_peak(LAYERED))
 
 
 def no_time_for_the_given_order():
-    return mock.patch.object(remat.solve_orders, "GIVEN_SHARE", 0.0)
+    return mock.patch.object(remat.timebudget, "GIVEN_SHARE", 0.0)
 
 
 def test_without_a_time_limit_the_default_is_the_given_order():
@@ -79,7 +80,9 @@ def test_bench_time_to_best_counts_from_the_start_of_the_solve():
     with no_time_for_the_given_order():
         row = run_case(expand(grid)[0])
     assert row["status"] == "optimal" and row["tdi"] == 0.0
-    assert row["order_time"] <= row["time_to_best"] <= row["wall_time"]
+    assert row["time_to_best"] <= row["wall_time"]
+    if row["order"] == "memory":  # found after the order search
+        assert row["order_time"] <= row["time_to_best"]
 
 
 def test_cli_names_both_phases(tmp_path, capsys):
@@ -98,8 +101,8 @@ def test_cli_names_both_phases(tmp_path, capsys):
 def test_default_solves_are_verified_and_claim_only_what_holds(data):
     g = data.draw(graphs(1, 6, sizes=node_sizes(huge=False), costs=st.integers(0, 9)))
     budget = data.draw(budgets(g))
-    share = data.draw(st.sampled_from([remat.solve_orders.GIVEN_SHARE, 0.0]), label="given share")
-    with mock.patch.object(remat.solve_orders, "GIVEN_SHARE", share):
+    share = data.draw(st.sampled_from([remat.timebudget.GIVEN_SHARE, 0.0]), label="given share")
+    with mock.patch.object(remat.timebudget, "GIVEN_SHARE", share):
         r = solve(g, budget, time_limit=20, threads=1)
     best, in_given_order = optimum(g, budget, max_copies=2), staged_optimum(g, budget)
     if r.status == Status.INFEASIBLE:  # only ever the given order's proof
@@ -127,8 +130,8 @@ def test_ctrl_c_in_the_order_search_keeps_the_given_orders_schedule(monkeypatch)
     # 150 nodes at 80% are far from settled after 1.5 s, but the warm start has a schedule by then.
     g = random_layered(150, seed=1)
     budget = int(0.8 * no_remat_peak(g))
-    monkeypatch.setattr("remat.ordering.low_memory_order", interrupted)
-    with mock.patch.object(remat.solve_orders, "GIVEN_SHARE", 0.05):
+    monkeypatch.setattr("remat.heuristics.ordering.low_memory_order", interrupted)
+    with mock.patch.object(remat.timebudget, "GIVEN_SHARE", 0.05):
         r = solve(g, budget, time_limit=30)
     assert r.interrupted and r.order == "given" and r.status == Status.FEASIBLE
     assert verify(g, r.schedule, budget).valid
@@ -168,18 +171,18 @@ def test_fixed_order_must_be_a_boolean():
 def test_times_count_from_the_call_in_both_phases():
     """Found: the backend's first import, before the given order's solve, counted in ``started_at``
     but not in the wall time of a result settled there; the slow lookup stands in for it."""
-    real = remat.solve_orders.get_backend
+    real = remat.stages.get_backend
 
     def slow_lookup(spec):
         time.sleep(0.3)
         return real(spec)
 
-    for share in (remat.solve_orders.GIVEN_SHARE, 0.0):
-        with mock.patch.object(remat.solve_orders, "GIVEN_SHARE", share), \
-                mock.patch.object(remat.solve_orders, "get_backend", slow_lookup):
+    for share in (remat.timebudget.GIVEN_SHARE, 0.0):
+        with mock.patch.object(remat.timebudget, "GIVEN_SHARE", share), \
+                mock.patch.object(remat.stages, "get_backend", slow_lookup):
             r = solve(LAYERED, LAYERED_BUDGET, time_limit=30)
-        assert r.started_at >= 0.3
-        assert r.started_at + r.build_time + r.hint_time + r.time_to_best <= r.wall_time
+        assert r.started_at >= 0.3 and r.time_to_best >= 0.3  # both count from the call
+        assert r.started_at + r.build_time <= r.time_to_best <= r.wall_time
 
 
 def test_the_given_orders_share_is_for_proofs_only():
@@ -187,7 +190,7 @@ def test_the_given_orders_share_is_for_proofs_only():
     # the result is that phase's: the full search, never handed to neighbourhoods.
     g = random_layered(150, seed=1)
     budget = int(0.8 * no_remat_peak(g))
-    with mock.patch.object(remat.solve_orders, "GIVEN_SHARE", 1.0):
+    with mock.patch.object(remat.timebudget, "GIVEN_SHARE", 1.0):
         first_phase = solve(g, budget, time_limit=4)
     plain = solve(g, budget, time_limit=4, order="given")
     assert first_phase.order == "given" and not first_phase.settled

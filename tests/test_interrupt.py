@@ -121,7 +121,7 @@ def test_ctrl_c_during_the_neighbourhood_search_keeps_its_best_schedule(ctrl_c_r
 
     try:
         r = solve(GRAPH, BUDGET, backend="cpsat", time_limit=60, threads=1, backend_options={"lns_after": 0.0},
-                  on_progress=start_the_timer_at_the_first_incumbent)
+                  on_progress=start_the_timer_at_the_first_incumbent, warm_start=False)  # the first is CP-SAT's
     finally:
         timer.cancel()
     assert r.interrupted and r.status == Status.FEASIBLE and "neighbourhoods" in r.message
@@ -178,7 +178,7 @@ def test_ctrl_c_before_any_incumbent_exits_130_and_writes_nothing(tmp_path, caps
 def _ctrl_c_at_repair_call(monkeypatch, k: int) -> list[int]:
     """Make the warm start's k-th repair (greedy variant or ruin-and-repair round) raise
     KeyboardInterrupt, as a Ctrl-C landing there would; returns the call counter."""
-    from remat.formulations import moccasin_warmstart
+    from remat.heuristics import staged as moccasin_warmstart
 
     calls = [0]
     real = moccasin_warmstart._repair
@@ -198,8 +198,8 @@ def _cost(graph, sequence) -> int:
 
 
 def test_ctrl_c_in_the_warm_start_hands_out_its_cheapest_fitting_plan(monkeypatch):
-    from remat.formulations import WarmStartInterrupted
-    from remat.formulations.moccasin_warmstart import greedy_plan, plan_sequence, warm_start_sequence
+    from remat.heuristics import WarmStartInterrupted
+    from remat.heuristics.staged import greedy_plan, plan_sequence, warm_start_sequence
     from remat.schedule import schedule_from_computes
 
     portfolio, fits = greedy_plan(GRAPH, BUDGET)  # every variant, no time limit: deterministic
@@ -215,8 +215,8 @@ def test_ctrl_c_in_the_warm_start_hands_out_its_cheapest_fitting_plan(monkeypatc
 
 
 def test_ctrl_c_in_the_first_greedy_variant_has_no_plan_to_hand_out(monkeypatch):
-    from remat.formulations import WarmStartInterrupted
-    from remat.formulations.moccasin_warmstart import warm_start_sequence
+    from remat.heuristics import WarmStartInterrupted
+    from remat.heuristics.staged import warm_start_sequence
 
     _ctrl_c_at_repair_call(monkeypatch, 1)
     with pytest.raises(KeyboardInterrupt) as stop:

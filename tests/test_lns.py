@@ -18,6 +18,7 @@ from remat.backends import SolveOptions
 from remat.backends.cpsat import CpSatBackend, _Recorder
 from remat.backends.lns import NeighbourhoodSearch
 from remat.formulations.moccasin import Moccasin
+from remat.heuristics.staged import warm_start_sequence
 from remat.generators import random_layered
 from remat.graph import no_remat_peak
 from remat.schedule import schedule_from_computes
@@ -102,7 +103,7 @@ def test_the_search_never_returns_less_than_its_incumbent_when_time_is_up():
     g = random_layered(30, seed=2)
     budget = int(0.85 * no_remat_peak(g))
     built = Moccasin().build(g, budget)
-    seq, fits = built.info["warm_start"](time_limit=1)
+    seq, fits = warm_start_sequence(g, budget, time_limit=1)
     values = built.encode(seq)
     assert fits and values is not None
     backend = CpSatBackend()

@@ -8,7 +8,7 @@ from hypothesis import strategies as st
 
 from remat.backends import SolveOptions, get_backend
 from remat.formulations.moccasin import Moccasin
-from remat.formulations.moccasin_warmstart import (_Evaluator, anneal_excess, greedy_plan, improve_plan, plan_cost,
+from remat.heuristics.staged import (_Evaluator, anneal_excess, greedy_plan, improve_plan, plan_cost,
                                                    plan_sequence, warm_start_sequence)
 from remat.generators import random_layered
 from remat.graph import Graph, min_budget, no_remat_peak
@@ -183,7 +183,7 @@ def test_the_warm_start_does_not_search_below_the_memory_floor(monkeypatch):
     def in_vain(*args, **kwargs):
         raise AssertionError("annealing below min_budget")
 
-    monkeypatch.setattr("remat.formulations.moccasin_warmstart.anneal_excess", in_vain)
+    monkeypatch.setattr("remat.heuristics.staged.anneal_excess", in_vain)
     seq, fits = warm_start_sequence(g, budget, time_limit=60.0, improve=False)
     assert not fits and sorted(set(seq)) == list(range(g.n))
 

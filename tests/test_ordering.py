@@ -1,4 +1,4 @@
-"""The order lever (remat.ordering, ``solve(order="memory")``, ``remat solve --order``).
+"""The order lever (remat.heuristics.ordering, ``solve(order="memory")``, ``remat solve --order``).
 
 Oracles: the graph module's own memory model (``no_remat_profile``, a plain loop) for the
 vectorized profile; brute force over all schedules (:func:`remat.testing.optimum`) and the
@@ -21,7 +21,7 @@ from remat.bench.spec import Grid, expand
 from remat.errors import FormulationError, GraphError
 from remat.generators import _random_topological_order, random_layered
 from remat.graph import Graph, no_remat_peak, no_remat_profile
-from remat.ordering import TICK_SECONDS, _Profile, low_memory_order, memory_above, order_for
+from remat.heuristics.ordering import TICK_SECONDS, _Profile, low_memory_order, memory_above, order_for
 from remat.solve import solve
 from remat.status import Status
 from remat.testing import budgets, graphs, node_sizes, optimum, staged_optimum

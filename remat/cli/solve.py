@@ -13,7 +13,7 @@ from remat.cli.common import add_graph_argument, echo, graph_from_args, int_in_r
 from remat.cli.progress import LiveLine
 from remat.errors import OutputError
 from remat.graph import no_remat_peak
-from remat.ordering import ORDERS
+from remat.stages import ORDERS
 from remat.solve import solve
 from remat.status import Status
 

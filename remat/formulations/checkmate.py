@@ -62,7 +62,6 @@ from typing import Any, Sequence
 from remat.errors import FormulationError
 from remat.formulations.base import Built, add_min_budget_cut
 from remat.ir import BoolVar, Clause, IntVar, Linear, Model, Var
-from remat.formulations.moccasin_warmstart import warm_start_sequence
 from remat.formulations.scaling import scale_costs, scale_sizes
 from remat.graph import Graph
 
@@ -103,6 +102,7 @@ class Checkmate:
     """
 
     name = "checkmate"
+    chooses_order = False
 
     def build(self, graph: Graph, budget: int, *, max_copies: int = 2, **unknown: Any) -> Built:
         if unknown:
@@ -263,13 +263,8 @@ def _build(graph: Graph, budget: int) -> Built:
                 prev_k = k
         return values
 
-    def warm_start(time_limit: float | None = None) -> tuple[list[int], bool]:
-        """The staged Moccasin heuristic's start: its plans are stage sequences, so they encode here."""
-        share = min(0.01 * n, 0.1 * time_limit) if time_limit else 0.01 * n
-        return warm_start_sequence(graph, budget, time_limit=share, improve=n >= 200)
-
     return Built(model=m, decode=decode, encode=encode, cost_unit=costs.unit, exact_costs=costs.exact,
-                 info={"size_unit": sizes.unit, "capacity": cap, "memory": U, "warm_start": warm_start})
+                 info={"size_unit": sizes.unit, "capacity": cap, "memory": U})
 
 
 def stage_positions(graph: Graph, computes: Sequence[int]) -> list[tuple[int, int]] | None:

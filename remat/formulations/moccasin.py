@@ -68,9 +68,8 @@ from remat.errors import FormulationError
 from remat.formulations.base import Built, add_min_budget_cut
 from remat.ir import BoolVar, Clause, Cumulative, IntVar, Linear, Model, Var, paused_gc
 from remat.formulations.moccasin_bound import gap_relaxation
-from remat.formulations.moccasin_warmstart import warm_start_sequence
 from remat.formulations.scaling import ScaledSizes, scale_costs, scale_sizes
-from remat.graph import Graph, no_remat_peak
+from remat.graph import Graph
 
 
 def event(k: int, s: int) -> int:
@@ -93,19 +92,15 @@ class Moccasin:
     divisor, see :mod:`remat.formulations.scaling`). Every option value gives
     the same optimum; they exist to measure each lever alone.
 
-    ``Built.info["relaxation"]()`` (C <= 2) returns the gap relaxation of
+    ``Built.relaxation()`` (C <= 2) returns the gap relaxation of
     :mod:`remat.formulations.moccasin_bound`, whose optimum bounds this
-    model's objective from below (same units).
-
-    ``Built.info["warm_start"](time_limit=None)`` returns a compute sequence
-    of this model from :mod:`remat.formulations.moccasin_warmstart` and
-    whether it fits the budget, spending up to ``min(n / 50, time_limit /
-    5)`` seconds on the greedy portfolio, the annealing where the greedy is
-    stuck over the budget and, on graphs of 200 nodes or more, ruin and
-    repair (what each part contributes: docs/performance.md).
+    model's objective from below (same units). The ``staged-plan``
+    heuristic (:mod:`remat.heuristics.staged`) produces sequences of this
+    model, which ``encode`` accepts.
     """
 
     name = "moccasin"
+    chooses_order = False
 
     def build(self, graph: Graph, budget: int, *, max_copies: int = 2, stage: bool = True, time: str = "lex",
               end_bounds: bool = True, stage_cuts: bool = True, gcd: bool = True, **unknown: Any) -> Built:
@@ -235,18 +230,11 @@ def _build_staged(graph: Graph, budget: int, max_copies: int, *, time: str = "le
                                 and values[start[u][i]] < values[start[v][j]] < values[end[u][i]])
         return values
 
-    def warm_start(time_limit: float | None = None) -> tuple[list[int], bool]:
-        if max_copies < 2:
-            return list(range(n)), no_remat_peak(graph) <= budget
-        share = min(0.02 * n, 0.2 * time_limit) if time_limit else 0.02 * n
-        # Restarts pay off where the solver cannot prove optimality fast: large graphs.
-        return warm_start_sequence(graph, budget, time_limit=share, improve=n >= 200)
-
-    info = {"horizon": horizon, "size_unit": sizes.unit, "capacity": sizes.capacity, "time": time,
-            "warm_start": warm_start}
-    if max_copies <= 2:  # the gap relaxation allows one recomputation per node
-        info["relaxation"] = lambda: gap_relaxation(graph, budget).model
-    return Built(model=m, decode=decode, encode=encode, cost_unit=costs.unit, exact_costs=costs.exact, info=info)
+    info = {"horizon": horizon, "size_unit": sizes.unit, "capacity": sizes.capacity, "time": time}
+    # The gap relaxation allows one recomputation per node: a bound for C <= 2 only.
+    relaxation = (lambda: gap_relaxation(graph, budget).model) if max_copies <= 2 else None
+    return Built(model=m, decode=decode, encode=encode, cost_unit=costs.unit, exact_costs=costs.exact,
+                 relaxation=relaxation, info=info)
 
 
 def _add_stage_cuts(m: Model, graph: Graph, size: Sequence[int], capacity: int,

@@ -49,9 +49,8 @@ from remat.errors import FormulationError
 from remat.formulations.base import Built, add_min_budget_cut
 from remat.formulations.checkmate import last_reads
 from remat.ir import BoolVar, Clause, Cumulative, IntVar, Linear, Model, Not, Var
-from remat.formulations.moccasin_warmstart import warm_start_sequence
 from remat.formulations.scaling import scale_costs, scale_sizes
-from remat.graph import Graph, no_remat_peak
+from remat.graph import Graph
 
 
 class MoccasinFree:
@@ -182,14 +181,5 @@ def _build_free(graph: Graph, budget: int, max_copies: int) -> Built:
                             and values[start[u][i]] < values[start[v][j]] < values[end[u][i]])
         return values  # possibly over the budget, as Moccasin's: a start for a two-phase backend
 
-    def warm_start(time_limit: float | None = None) -> tuple[list[int], bool]:
-        """The staged model's heuristic start (at most one recomputation per node): the free
-        model contains every staged schedule with at most C computations per node."""
-        if max_copies < 2:
-            return list(range(n)), no_remat_peak(graph) <= budget
-        share = min(0.01 * n, 0.1 * time_limit) if time_limit else 0.01 * n
-        return warm_start_sequence(graph, budget, time_limit=share, improve=n >= 200)
-
     return Built(model=m, decode=decode, encode=encode, cost_unit=costs.unit, exact_costs=costs.exact,
-                 info={"horizon": horizon, "size_unit": sizes.unit, "capacity": sizes.capacity,
-                       "warm_start": warm_start})
+                 info={"horizon": horizon, "size_unit": sizes.unit, "capacity": sizes.capacity})

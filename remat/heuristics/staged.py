@@ -48,7 +48,7 @@ from typing import Sequence
 
 import numpy as np
 
-from remat.formulations.base import WarmStartInterrupted
+from remat.heuristics import WarmStartInterrupted
 from remat.graph import Graph, min_budget
 
 Plan = dict[int, int]  # node -> stage of its one recomputation
@@ -471,7 +471,7 @@ def warm_start_sequence(graph: Graph, budget: int, *, time_limit: float = 0.0, i
     solve).
 
     Ctrl-C (KeyboardInterrupt) once a fitting plan exists raises
-    :class:`~remat.formulations.base.WarmStartInterrupted` with the cheapest
+    :class:`~remat.heuristics.WarmStartInterrupted` with the cheapest
     one so far; before that, the KeyboardInterrupt itself.
     """
     t0 = time.perf_counter()
@@ -492,3 +492,24 @@ def warm_start_sequence(graph: Graph, budget: int, *, time_limit: float = 0.0, i
             raise
         raise WarmStartInterrupted(plan_sequence(graph.n, kept.plan)) from None
     return plan_sequence(graph.n, plan), fits
+
+
+def staged_plan_sequence(graph: Graph, budget: int, *, deadline: float | None = None,
+                         seed: int = 0) -> list[int]:
+    """The ``staged-plan`` heuristic: :func:`warm_start_sequence` until ``deadline``, ruin and
+    repair included on graphs of :data:`IMPROVE_FROM_NODES` nodes or more (where the solver
+    cannot prove optimality fast); over the budget when no plan fits (a best effort).
+
+    >>> from remat.generators import linear
+    >>> from remat.graph import no_remat_peak
+    >>> g = linear(4)
+    >>> len(staged_plan_sequence(g, no_remat_peak(g) - 1024)) > g.n
+    True
+    """
+    left = 0.0 if deadline is None else max(0.0, deadline - time.perf_counter())
+    return warm_start_sequence(graph, budget, time_limit=left, improve=graph.n >= IMPROVE_FROM_NODES,
+                               seed=seed)[0]
+
+
+IMPROVE_FROM_NODES = 200
+"""Ruin and repair pays off where the solver cannot prove optimality fast: large graphs."""

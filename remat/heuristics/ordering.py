@@ -35,12 +35,6 @@ import numpy as np
 from remat.errors import FormulationError
 from remat.graph import Graph, no_remat_profile
 
-ORDERS = ("auto", "given", "memory")
-"""Values of ``remat.solve(order=...)`` and ``remat solve --order``: the graph's own order
-(``"given"``, the paper's model), :func:`low_memory_order`'s (``"memory"``), or the default
-``"auto"``: the given order first, the memory order when that is not settled in time
-(:func:`remat.solve_orders.solve_given_then_memory`)."""
-
 MOVES_PER_NODE = 2000
 """Default length of the search: this many moves per node (the deadline may stop it earlier)."""
 
@@ -210,3 +204,16 @@ def order_for(graph: Graph, budget: int, order: str, *, seed: int = 0, deadline:
         return graph
     found = low_memory_order(graph, budget, seed=seed, deadline=deadline, on_tick=on_tick)
     return graph if found == list(range(graph.n)) else graph.reordered(found)
+
+
+def low_memory_sequence(graph: Graph, budget: int, *, deadline: float | None = None, seed: int = 0) -> list[int]:
+    """The ``low-memory-order`` heuristic: :func:`low_memory_order` as a compute sequence (each
+    node once, nothing recomputed), over the budget when no order fits it.
+
+    >>> from remat.generators import random_layered
+    >>> from remat.graph import no_remat_peak
+    >>> g = random_layered(30, seed=1)
+    >>> sorted(low_memory_sequence(g, no_remat_peak(g))) == list(range(g.n))
+    True
+    """
+    return low_memory_order(graph, budget, seed=seed, deadline=deadline)

@@ -339,38 +339,3 @@ def run_baseline(graph: Graph, name: str, budget: int | None = None, *,
         raise FormulationError(f"unknown baseline {name!r}; known: {', '.join(sorted(BASELINES))}") from None
     seq = fn(graph, budget, deadline=deadline)
     return None if seq is None else baseline_schedule(graph, seq, budget)
-
-
-def fitting_baselines(graph: Graph, budget: int, *, deadline: float | None = None) -> list[tuple[str, Schedule]]:
-    """Every baseline schedule within ``budget``, cheapest first (ties: lower peak, then name).
-
-    With ``deadline`` (a :func:`time.perf_counter` value), baselines not started by then are skipped
-    and the slow ones (greedy eviction, the chen-greedy sweeps) give up when it passes; they run
-    cheapest first, the sweeps of ``chen-greedy`` last.
-    """
-    found = []
-    for name in sorted(BASELINES, key=lambda k: k.startswith("chen-greedy")):
-        if deadline is not None and time.perf_counter() > deadline:
-            break
-        s = run_baseline(graph, name, budget, deadline=deadline)
-        if s is not None and s.peak_memory <= budget:  # type: ignore[operator]
-            found.append((name, s))
-    return sorted(found, key=lambda ns: (ns[1].objective, ns[1].peak_memory, ns[0]))
-
-
-class Baseline:
-    """A baseline as a formulation (``formulation="chen-sqrt"``): it has a direct ``schedule``
-    method instead of a model; ``max_copies`` is accepted and ignored."""
-
-    def __init__(self, name: str) -> None:
-        if name not in BASELINES:
-            raise FormulationError(f"unknown baseline {name!r}; known: {', '.join(sorted(BASELINES))}")
-        self.name = name
-
-    def schedule(self, graph: Graph, budget: int, *, max_copies: int = 2, **unknown: Any) -> Schedule | None:
-        if unknown:
-            raise FormulationError(f"{self.name}: unknown option(s) {', '.join(sorted(unknown))}")
-        return run_baseline(graph, self.name, budget)
-
-    def build(self, graph: Graph, budget: int, **options: Any) -> Any:
-        raise FormulationError(f"{self.name} is a heuristic: it has no model to build")

@@ -1,0 +1,307 @@
+"""The stages of the solve pipeline, each a function to read alone.
+
+``remat.solve`` composes them (see :mod:`remat.solve`)::
+
+    problem = prepare(...)                      # arguments checked, names resolved
+    start   = warm_start(problem, clock, live)  # heuristics: the first incumbent, the floor
+    attempt = solve_model(problem, graph, "given", start, clock, live)
+              #  build -> hint -> lower_bound -> search -> decode_and_verify
+    result  = assemble(problem, start, attempts, clock)   # in remat.solve
+
+Order strategies (:mod:`remat.strategies`) call :func:`solve_model` once per
+order; nothing here calls ``remat.solve``.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from typing import Any, Callable, Sequence
+
+from remat.backends import Backend, Progress, RawResult, SolveOptions, get_backend
+from remat.errors import BudgetError, FormulationError, VerificationFailed
+from remat.formulations import Built, Formulation, get_formulation
+from remat.graph import Graph
+from remat.heuristics import PORTFOLIO, Heuristic, get_heuristic, is_heuristic
+from remat.ir import Linear
+from remat.result import Attempt, Candidate, Start
+from remat.schedule import schedule_from_computes
+from remat.status import Status
+from remat.timebudget import TimeBudget
+from remat.verify import OVER_BUDGET, verify
+
+ORDERS = ("auto", "given", "memory")
+"""Values of ``remat.solve(order=...)`` and ``remat solve --order``: the graph's own order
+(``"given"``, the paper's model), a searched low-memory order (``"memory"``), or the default
+``"auto"``: the given order first, the memory order when that is not settled in time
+(:mod:`remat.strategies`)."""
+
+RELAXATION_ITEMS_PER_SECOND = 5000
+"""The relaxation bound is skipped when its model has more variables and rows than this per
+second of its share: HiGHS would not close it in time."""
+
+
+@dataclass(frozen=True)
+class Problem:
+    """A solve's arguments, checked and resolved (the output of :func:`prepare`)."""
+
+    graph: Graph
+    budget: int
+    formulation: Formulation | Heuristic
+    backend: Backend | None
+    order: str
+    threads: int | None = None
+    seed: int = 0
+    max_copies: int = 2
+    hint: tuple[int, ...] | None = None
+    warm_start: bool = True
+    lower_bound: bool = False
+    log: bool = False
+    backend_options: dict[str, Any] = field(default_factory=dict)
+    formulation_options: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def backend_name(self) -> str:
+        return "none" if self.backend is None else getattr(self.backend, "name", type(self.backend).__name__)
+
+
+class Live:
+    """The live line's feed: forwards progress events with the best incumbent so far (a backend's
+    incumbents can be dearer than the heuristic's floor) and elapsed seconds from the call."""
+
+    def __init__(self, on_progress: Callable[[Progress], None] | None, clock: TimeBudget) -> None:
+        self.on_progress = on_progress
+        self.clock = clock
+        self.best: float | int | None = None
+
+    def event(self, objective: float | int | None, bound: float | None) -> None:
+        if objective is not None and (self.best is None or objective < self.best):
+            self.best = objective
+        if self.on_progress is not None:
+            self.on_progress(Progress(self.clock.elapsed(), self.best, bound))
+
+
+def prepare(graph: Graph, budget: int, *, formulation: "str | Formulation | Heuristic", backend: "str | Backend",
+            order: str, time_limit: float | None, hint: Sequence[int] | None, **options: Any) -> Problem:
+    """Check the arguments and resolve names: the order a strategy will use, the formulation or
+    heuristic, the backend (None for a heuristic). Raises BudgetError or FormulationError."""
+    if isinstance(budget, bool) or not isinstance(budget, int) or budget < 0:
+        raise BudgetError(f"budget must be a non-negative integer number of bytes, got {budget!r}")
+    if order not in ORDERS:
+        raise FormulationError(f"unknown order {order!r}: expected one of {', '.join(ORDERS)}")
+    if is_heuristic(formulation):
+        heuristic = get_heuristic(formulation)  # type: ignore[arg-type]
+        if options.get("formulation_options"):
+            raise FormulationError(f"{heuristic.name}: unknown option(s) "
+                                   f"{', '.join(sorted(options['formulation_options']))}")
+        return Problem(graph, budget, heuristic, None, "given", **options)
+    form = get_formulation(formulation)  # type: ignore[arg-type]
+    chooses_order = bool(getattr(form, "chooses_order", False))
+    if order == "auto" and (time_limit is None or chooses_order or graph.fixed_order):
+        order = "given"  # nothing to split, or no order to search
+    if order == "memory" and chooses_order:
+        raise FormulationError(f"formulation {form.name!r} chooses its own order: order={order!r} does not apply")
+    if order == "memory" and graph.fixed_order:
+        raise FormulationError(f"graph {graph.name!r} fixes its order (graph.fixed_order: multi-output "
+                               f"operators run as one): order={order!r} does not apply")
+    return Problem(graph, budget, form, get_backend(backend), order,
+                   hint=None if hint is None else tuple(hint), **options)
+
+
+def verified(graph: Graph, budget: int, computes: Sequence[int], source: str, clock: TimeBudget) -> Candidate:
+    """A compute sequence replayed by the verifier. Over the budget is allowed (``fits`` False);
+    any other violation is a bug in whoever produced the sequence: VerificationFailed."""
+    draft = schedule_from_computes(graph, computes)
+    report = verify(graph, draft, budget)
+    wrong = [v for v in report.violations if v.kind != OVER_BUDGET]
+    if wrong:
+        raise VerificationFailed(f"{source} returned an invalid schedule: " + "; ".join(map(str, wrong[:3])))
+    status = "feasible" if report.valid else "over-budget"
+    schedule = draft.with_claims(budget=report.budget, objective=report.total_cost,
+                                 peak_memory=report.peak_memory, status=status)
+    return Candidate(schedule, report, tuple(computes), source, clock.elapsed())
+
+
+def warm_start(problem: Problem, clock: TimeBudget, live: Live, *, graph: Graph | None = None) -> Start:
+    """Run the heuristic portfolio (:data:`remat.heuristics.PORTFOLIO`) on ``graph`` (the
+    problem's, or the problem's in another order) within its shares of the time; every sequence
+    is verified on the problem's graph. The cheapest that fits is the floor of the result and
+    the first incumbent on the live line. Ctrl-C keeps what was found (``interrupted``);
+    with nothing found it propagates."""
+    graph = problem.graph if graph is None else graph
+    budget, to_original = problem.budget, _index_map(graph, problem.graph)
+    offers: list[Candidate] = []
+    interrupted = False
+    fast = clock.heuristics()
+    try:
+        for name in PORTFOLIO:
+            phase = clock.staged_plan(graph.n) if name == "staged-plan" else fast
+            if phase.expired() and offers:
+                continue
+            sequence = get_heuristic(name).run(graph, budget, deadline=phase.deadline, seed=problem.seed)
+            if sequence is not None:
+                offers.append(verified(problem.graph, budget, [to_original[v] for v in sequence],
+                                       f"heuristic {name}", clock))
+                if offers[-1].fits:
+                    live.event(offers[-1].cost, graph.total_cost)
+    except KeyboardInterrupt as stop:
+        sequence = getattr(stop, "sequence", None)
+        if sequence is not None:
+            offers.append(verified(problem.graph, budget, [to_original[v] for v in sequence],
+                                   "heuristic staged-plan", clock))
+        if not any(c.fits for c in offers):
+            raise
+        interrupted = True
+    fitting = sorted((c for c in offers if c.fits), key=lambda c: (c.cost, c.report.peak_memory))
+    over = sorted((c for c in offers if not c.fits), key=lambda c: c.report.peak_memory)
+    return Start(fitting[0] if fitting else None, tuple(fitting + over), clock.elapsed(), interrupted)
+
+
+def run_heuristic(problem: Problem, clock: TimeBudget, live: Live) -> Start:
+    """A heuristic given as the formulation, alone, within the time limit."""
+    heuristic = problem.formulation
+    sequence = heuristic.run(problem.graph, problem.budget, deadline=clock.deadline,  # type: ignore[union-attr]
+                             seed=problem.seed)
+    if sequence is None:
+        return Start(None, (), clock.elapsed())
+    found = verified(problem.graph, problem.budget, sequence, f"heuristic {heuristic.name}", clock)
+    if found.fits:
+        live.event(found.cost, problem.graph.total_cost)
+    return Start(found if found.fits else None, (found,), clock.elapsed())
+
+
+def build(problem: Problem, graph: Graph) -> tuple[Built, float]:
+    """The formulation's model of ``graph`` (the problem's graph, possibly in another order)."""
+    t0 = time.perf_counter()
+    built = problem.formulation.build(graph, problem.budget, max_copies=problem.max_copies,  # type: ignore[union-attr]
+                                      **problem.formulation_options)
+    return built, time.perf_counter() - t0
+
+
+def hint(problem: Problem, built: Built, graph: Graph, start: Start) -> tuple[str | None, Any, float]:
+    """The warm start handed to the backend: the caller's ``hint``, else the first of the start's
+    offers (cheapest fitting first, then over-budget ones by peak, which a two-phase backend
+    starts from) that the model can express. Returns its name, its values and the seconds spent."""
+    t0 = time.perf_counter()
+    to_graph = _index_map(problem.graph, graph)
+    if problem.hint is not None:
+        values = built.encode([to_graph[v] for v in problem.hint])
+        return ("hint" if values is not None else None), values, time.perf_counter() - t0
+    for offer in start.offers:
+        values = built.encode([to_graph[v] for v in offer.computes])
+        if values is not None:
+            name = offer.source.removeprefix("heuristic ")
+            return (name if offer.fits else f"{name} (over budget)"), values, time.perf_counter() - t0
+    return None, None, time.perf_counter() - t0
+
+
+def lower_bound(built: Built, clock: TimeBudget, threads: int | None) -> tuple[int | None, float]:
+    """Solve the formulation's relaxation within its share and add "objective >= its bound" to
+    ``built.model`` (a valid row: it removes no schedule). Returns the bound in model units (None
+    when there is none, or the relaxation is too large for its time) and the seconds spent."""
+    from remat.bounds import relaxation_bound
+
+    t0 = time.perf_counter()
+    share = clock.bound()
+    objective = built.model.objective
+    if built.relaxation is None or objective is None or not share.limit:
+        return None, time.perf_counter() - t0
+    relaxation = built.relaxation()
+    if sum(relaxation.size().values()) > RELAXATION_ITEMS_PER_SECOND * share.limit:
+        return None, time.perf_counter() - t0
+    _, bound = relaxation_bound(relaxation, time_limit=share.left(), threads=threads)
+    if bound is None or bound <= objective.offset:
+        return None, time.perf_counter() - t0
+    built.model.add(Linear(objective.terms, lb=bound - objective.offset))
+    return bound, time.perf_counter() - t0
+
+
+def search(problem: Problem, built: Built, values: Any, clock: TimeBudget, live: Live, *, proofs_hold: bool,
+           backend_options: dict[str, Any]) -> tuple[RawResult, float | None]:
+    """The backend on the model for the time ``clock`` has left. Progress goes to ``live`` in graph
+    cost units; without ``proofs_hold`` (another order) the live bound is the total cost.
+    Returns the raw result and the time of its first incumbent (seconds from the call)."""
+    unit, total = built.cost_unit, problem.graph.total_cost
+    first: list[float] = []
+
+    def scaled(p: Progress) -> None:
+        if p.objective is not None and not first:
+            first.append(clock.elapsed())
+        bound = None if p.bound is None else p.bound * unit
+        live.event(None if p.objective is None else p.objective * unit, bound if proofs_hold else total)
+
+    options = SolveOptions(time_limit=clock.left(), threads=problem.threads, seed=problem.seed, hint=values,
+                           on_progress=scaled, log=problem.log, extra=backend_options)
+    raw = problem.backend.solve(built.model, options)  # type: ignore[union-attr]
+    return raw, (first[0] if first else None)
+
+
+def decode_and_verify(problem: Problem, graph: Graph, built: Built, raw: RawResult,
+                      clock: TimeBudget) -> Candidate | None:
+    """The backend's values as a verified schedule of the problem's graph; None without values.
+    A schedule that does not fit is a bug: VerificationFailed."""
+    if not raw.status.has_schedule:
+        return None
+    to_original = _index_map(graph, problem.graph)
+    computes = [to_original[v] for v in built.decode(raw.values)]  # type: ignore[arg-type]
+    name = f"{getattr(problem.formulation, 'name', '?')}/{problem.backend_name}"
+    found = verified(problem.graph, problem.budget, computes, name, clock)
+    if not found.fits:
+        raise VerificationFailed(f"{name} returned an invalid schedule: "
+                                 + "; ".join(map(str, found.report.violations[:3])))
+    return found
+
+
+def solve_model(problem: Problem, graph: Graph, order: str, start: Start, clock: TimeBudget, live: Live, *,
+                backend_options: dict[str, Any] | None = None) -> Attempt:
+    """Build, hint, bound, search, decode and verify: one model of ``graph`` (the problem's graph
+    in ``order``) within ``clock``. Only a model in the given order proves anything."""
+    proofs_hold = order == "given"
+    started_at = clock.elapsed()
+    built, build_time = build(problem, graph)
+    warm_name, values, hint_time = hint(problem, built, graph, start) if (problem.warm_start or problem.hint) \
+        else (None, None, 0.0)
+    relaxed, bound_time = None, 0.0
+    if problem.lower_bound and built.relaxation is not None:
+        relaxed, bound_time = lower_bound(built, clock, problem.threads)
+    if relaxed is not None and proofs_hold:
+        live.event(None, relaxed * built.cost_unit)
+    raw, first = search(problem, built, values, clock, live, proofs_hold=proofs_hold,
+                        backend_options=dict(problem.backend_options if backend_options is None else backend_options))
+    candidate = decode_and_verify(problem, graph, built, raw, clock)
+    status, reason = _claims(raw, built)
+    bound = _proven_bound(raw, built, relaxed, status, candidate) if proofs_hold else None
+    return Attempt(order=order, backend=problem.backend_name, status=status, candidate=candidate, bound=bound,
+                   settled=raw.status in (Status.OPTIMAL, Status.INFEASIBLE) and not raw.interrupted,
+                   interrupted=raw.interrupted, message=raw.message, unproven_reason=reason, warm_start=warm_name,
+                   started_at=started_at, build_time=build_time, hint_time=hint_time, bound_time=bound_time,
+                   time_to_first=first, model_size=built.model.size())
+
+
+def _claims(raw: RawResult, built: Built) -> tuple[Status, str]:
+    """The status a model's result supports, and why it is not OPTIMAL when it has a schedule."""
+    if raw.status == Status.OPTIMAL and not built.exact_costs:
+        return Status.FEASIBLE, "optimal for the costs rounded to integers, not proven for the true costs"
+    if raw.status != Status.FEASIBLE:
+        return raw.status, ""
+    if raw.interrupted:
+        return raw.status, "interrupted: best verified incumbent so far"
+    return raw.status, "time limit reached: best verified incumbent"
+
+
+def _proven_bound(raw: RawResult, built: Built, relaxed: int | None, status: Status,
+                  candidate: Candidate | None) -> float | None:
+    """The lower bound a given-order model proved, in graph cost units (None: nothing proven)."""
+    if status == Status.OPTIMAL and candidate is not None:
+        return candidate.cost
+    if not built.exact_costs or status == Status.INFEASIBLE:
+        return None  # a bound on rounded costs says nothing exact
+    bounds = [b * built.cost_unit for b in (raw.bound, relaxed) if b is not None]
+    return max(bounds) if bounds else None
+
+
+def _index_map(source: Graph, target: Graph) -> list[int]:
+    """Node index in ``source`` -> index of the same node in ``target`` (the identity when they are one)."""
+    if source is target:
+        return list(range(source.n))
+    return [target.index[v] for v in source.ids]
