@@ -42,55 +42,42 @@ def solve(graph: Any, budget: int, *, backend: "str | Backend" = "cpsat",
 
     Parameters
     ----------
-    graph : Graph
-    budget : int
-        Bytes (see :func:`remat.graph.no_remat_peak` for a fraction of the peak).
+    graph, budget : Graph, int
+        The graph; the budget in bytes (:func:`remat.budget.parse_budget` reads "90%" of the peak).
     backend : str or Backend
-        ``"cpsat"`` (default), ``"highs"``, ``"pyomo:NAME"`` or a backend object.
+        ``"cpsat"`` (default), ``"highs"``, ``"pyomo:NAME"``, or a backend object.
     formulation : str, Formulation or Heuristic
-        ``"moccasin"`` (default), another formulation, or a heuristic (``"greedy-eviction"``...),
-        which then runs alone, without a backend.
+        ``"moccasin"`` (default), another model, or a heuristic (``"greedy-eviction"``...) run alone.
     time_limit : float, optional
-        Seconds for the whole call; every phase keeps it (:mod:`remat.timebudget`).
-    threads, seed : int
-        Solver threads (default: the backend's) and random seed.
-    max_copies : int
-        Computations per node the model allows (C, default 2).
+        Seconds for the whole call, kept by every phase (:mod:`remat.timebudget`).
+    threads, seed, max_copies : int
+        Solver threads, random seed, computations per node the model allows (C, default 2).
     hint : sequence of int, optional
-        A compute sequence (node indices) to warm-start from, instead of the heuristics.
-    warm_start : bool
-        Run the heuristic portfolio first (default): its best schedule is the first incumbent,
-        the floor of the result and the solver's warm start.
-    lower_bound : bool
-        Solve the formulation's relaxation first and add "objective >= its bound" to the model.
+        A compute sequence (node indices) to warm-start from instead of the heuristics.
+    warm_start, lower_bound : bool
+        Run the heuristics first (default; their best schedule is the floor of the result);
+        bound the optimum with the formulation's relaxation first (default off).
     on_progress : callable, optional
-        Receives :class:`~remat.backends.Progress` events (best incumbent, bound, seconds from the call).
-    log : bool
-        Let the backend print its own log.
-    backend_options : dict, optional
-        Backend parameters (CP-SAT: ``lns``, ``lns_after``, ``two_phase``...).
-    order : str
-        One of :data:`remat.stages.ORDERS`: ``"given"`` (the paper's model), ``"memory"``
-        or ``"auto"`` (default; see :mod:`remat.strategies`).
-    **formulation_options
-        Passed to the formulation's ``build``.
+        Gets :class:`~remat.backends.Progress` events: best incumbent, bound, seconds from the call.
+    log, backend_options, order, **formulation_options
+        The backend's own log; its parameters; ``"auto"`` (default), ``"given"`` or ``"memory"``
+        (:mod:`remat.strategies`); options of the formulation's ``build``.
 
     Returns
     -------
     Result
-        Every ``Result.schedule`` has passed :func:`remat.verify.verify` at ``budget``.
+        Its schedule, if any, has passed :func:`remat.verify.verify` at ``budget``.
 
     Raises
     ------
     BudgetError, FormulationError, BackendError
-        Bad arguments, each with a one-line message.
+        Bad arguments (a one-line message).
 
     Examples
     --------
     >>> from remat.generators import unet
     >>> from remat.graph import no_remat_peak
-    >>> g = unet(depth=2)
-    >>> r = solve(g, int(0.9 * no_remat_peak(g)), time_limit=30)
+    >>> r = solve(unet(depth=2), int(0.9 * no_remat_peak(unet(depth=2))), time_limit=30)
     >>> r.status.value, r.report.valid, r.peak_memory <= r.budget
     ('optimal', True, True)
     """
@@ -103,15 +90,19 @@ def solve(graph: Any, budget: int, *, backend: "str | Backend" = "cpsat",
     if problem.backend is None:
         return assemble(problem, run_heuristic(problem, clock, live), Outcome(()), clock)
     start = stages.warm_start(problem, clock, live) if problem.warm_start and problem.hint is None else Start(None)
-    if start.interrupted:
-        return assemble(problem, start, Outcome((), interrupted=True), clock)
+    outcome = Outcome((), interrupted=True) if start.interrupted else _models(problem, start, clock, live)
+    return assemble(problem, start, outcome, clock)
+
+
+def _models(problem: Problem, start: Start, clock: TimeBudget, live: Live) -> Outcome:
+    """The order strategy's models; a Ctrl-C outside a backend (which keeps its incumbent itself)
+    leaves the start's schedule standing."""
     try:
-        outcome = STRATEGIES[problem.order](problem, start, clock, live)
-    except KeyboardInterrupt:  # outside a backend (which keeps its incumbent itself): the start stands
+        return STRATEGIES[problem.order](problem, start, clock, live)
+    except KeyboardInterrupt:
         if start.best is None:
             raise
-        outcome = Outcome((), interrupted=True)
-    return assemble(problem, start, outcome, clock)
+        return Outcome((), interrupted=True)
 
 
 def assemble(problem: Problem, start: Start, outcome: Outcome, clock: TimeBudget) -> Result:

@@ -48,7 +48,7 @@ from typing import Sequence
 
 import numpy as np
 
-from remat.heuristics import WarmStartInterrupted
+from remat.heuristics.base import WarmStartInterrupted
 from remat.graph import Graph, min_budget
 
 Plan = dict[int, int]  # node -> stage of its one recomputation
