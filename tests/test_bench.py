@@ -260,6 +260,20 @@ def test_cli_bench_writes_three_files_and_exits_0(tmp_path, capsys):
     assert "| linear:depth=2 |" in out
 
 
+def test_cli_bench_runs_several_grids_into_one_folder(tmp_path, capsys):
+    (tmp_path / "a.toml").write_text(f'graphs = ["{SMALL}"]\nbudgets = ["100%"]\ntime_limits = [5]\n')
+    (tmp_path / "b.toml").write_text('graphs = ["linear:depth=3"]\nbudgets = ["100%"]\ntime_limits = [7]\n'
+                                     'kill_margin = 12\n[variants.nolns]\nbackend_options = {lns = false}\n')
+    code = main(["bench", "--grid", str(tmp_path / "a.toml"), "--grid", str(tmp_path / "b.toml"), "--executor",
+                 "serial", "--threads", "1", "-o", str(tmp_path / "o"), "--quiet", "--no-plot"])
+    assert code == 0
+    rows = read_csv(tmp_path / "o")
+    assert [(r["graph"], r["time_limit"], r["variant"], r["status"]) for r in rows] == [
+        (SMALL, 5.0, "", "optimal"), ("linear:depth=3", 7.0, "nolns", "optimal")]
+    meta = __import__("json").loads((tmp_path / "o" / "meta.json").read_text())
+    assert [g["kill_margin"] for g in meta["grids"]] == [30.0, 12.0] and meta["cpus"] >= 1
+
+
 def test_cli_report_prints_the_tables_from_the_csvs(tmp_path, capsys, serial_rows):
     write_csv(serial_rows, tmp_path / "results.csv")
     assert main(["bench", "report", str(tmp_path), "-o", str(tmp_path / "t.md")]) == 0

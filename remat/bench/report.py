@@ -147,12 +147,13 @@ def _fmt(x: Any, spec: str) -> str:
     return "-" if x in ("", None) else format(float(x), spec)
 
 
-def read_reference(path: str | Path) -> dict[tuple[str, str], dict[str, str]]:
-    """Figures to show beside ours and targets to check, keyed by (graph, budget_spec).
+def read_reference(path: str | Path) -> dict[tuple[str, str, str], dict[str, str]]:
+    """Figures to show beside ours and targets to check, keyed by (graph, budget_spec, time limit).
 
     A CSV with columns ``graph`` and ``budget_spec`` (as in the results),
-    any columns to display (their header is the table's), and optional
-    targets: ``target_status`` (``optimal``, ``infeasible``, or empty for
+    optionally ``time_limit`` (then a row applies only to cases at that
+    limit), any columns to display (their header is the table's), and
+    optional targets: ``target_status`` (``optimal``, ``infeasible``, or empty for
     any schedule), ``target_tdi`` (largest TDI %) and ``target_seconds``
     (wall seconds for a status target, seconds to the best schedule for a
     TDI target). With a target, the table gains a ``met`` column.
@@ -171,7 +172,16 @@ def read_reference(path: str | Path) -> dict[tuple[str, str], dict[str, str]]:
         raise BenchSpecError(f"cannot read {str(path)!r}: {exc.strerror or exc}") from None
     if raw and not {"graph", "budget_spec"} <= set(raw[0]):
         raise BenchSpecError(f"{path}: a reference CSV needs graph and budget_spec columns")
-    return {(r["graph"], r["budget_spec"]): r for r in raw}
+    return {(r["graph"], r["budget_spec"], _limit(r.get("time_limit"))): r for r in raw}
+
+
+def _limit(x: Any) -> str:
+    return "" if x in ("", None) else f"{float(x):g}"
+
+
+def _lookup(reference: dict[tuple[str, str, str], dict[str, str]], row: dict[str, Any]) -> dict[str, str]:
+    key = (str(row["graph"]), str(row["budget_spec"]))
+    return reference.get((*key, _limit(row.get("time_limit"))), reference.get((*key, ""), {}))
 
 
 def target_met(row: dict[str, Any], ref: dict[str, str]) -> str:
@@ -209,7 +219,7 @@ def _status(row: dict[str, Any]) -> str:
     return status + (f" ({order} order)" if order != "given" and status in ("optimal", "feasible") else "")
 
 
-def rows_table(rows: Sequence[dict[str, Any]], *, reference: dict[tuple[str, str], dict[str, str]] | None = None,
+def rows_table(rows: Sequence[dict[str, Any]], *, reference: dict[tuple[str, str, str], dict[str, str]] | None = None,
                baseline: str | None = None, memory: bool = True) -> str:
     """One markdown row per case: TDI, peak, times, the limit's overrun, peak RSS, status.
 
@@ -247,7 +257,7 @@ def rows_table(rows: Sequence[dict[str, Any]], *, reference: dict[tuple[str, str
     targets = False
     if reference:
         first = next(iter(reference.values()))
-        ref_cols = [c for c in first if c not in ("graph", "budget_spec") and not c.startswith("target_")]
+        ref_cols = [c for c in first if c not in ("graph", "budget_spec", "time_limit") and not c.startswith("target_")]
         targets = any(c.startswith("target_") for c in first)
         head += ref_cols + (["met"] if targets else [])
     if baseline:
@@ -264,7 +274,7 @@ def rows_table(rows: Sequence[dict[str, Any]], *, reference: dict[tuple[str, str
              _fmt(r.get("time_to_best"), ".1f"), _fmt(r.get("wall_time"), ".1f"), _fmt(r.get("overrun"), ".1f")] + \
             ([_fmt(r.get("peak_rss_mb"), ".0f")] if memory else []) + [_status(r)]
         if reference is not None and (ref_cols or targets):
-            ref = reference.get((str(r["graph"]), spec), {})
+            ref = _lookup(reference, r)
             cells += [ref.get(c, "") or "-" for c in ref_cols] + ([target_met(r, ref) or "-"] if targets else [])
         if baseline:
             b = base.get(_join_key(r))
@@ -288,9 +298,10 @@ def machine() -> dict[str, Any]:
     """What a result folder's ``meta.json`` says about the run's machine: version, CPUs, load.
 
     >>> sorted(machine())
-    ['cpus', 'load_average', 'platform', 'python', 'remat']
+    ['cpus', 'date', 'load_average', 'platform', 'python', 'remat']
     """
     import platform
+    from datetime import datetime, timezone
 
     import remat
 
@@ -298,17 +309,18 @@ def machine() -> dict[str, Any]:
         load = [round(x, 2) for x in os.getloadavg()]
     except OSError:
         load = []
-    return {"remat": remat.__version__, "python": platform.python_version(),
+    return {"remat": remat.__version__, "date": datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
+            "python": platform.python_version(),
             "platform": f"{platform.system()} {platform.machine()}", "cpus": os.cpu_count(), "load_average": load}
 
 
-def write_meta(path: str | Path, *, started: dict[str, Any], grid: Any, seconds: float) -> None:
-    """``meta.json`` of a run: the machine, its load before and after, the grid, the duration (no commit hash)."""
+def write_meta(path: str | Path, *, started: dict[str, Any], grids: Sequence[Any], seconds: float) -> None:
+    """``meta.json`` of a run: the machine, its load before and after, the grids, the duration (no commit hash)."""
     import dataclasses
 
     after = machine()
     meta = {**started, "load_average_before": started.get("load_average"), "load_average_after": after["load_average"],
-            "seconds": round(seconds, 1), "grid": dataclasses.asdict(grid)}
+            "seconds": round(seconds, 1), "grids": [dataclasses.asdict(g) for g in grids]}
     meta.pop("load_average", None)
     Path(path).write_text(json.dumps(meta, indent=1) + "\n")
 

@@ -179,7 +179,7 @@ def case_from_json(text: str) -> Case:
     return Case(**data)
 
 
-def run_isolated(case: Case, kill_margin: float = 30.0) -> dict[str, Any]:
+def run_isolated(case: Case, kill_margin: float | None = None) -> dict[str, Any]:
     """Run ``case`` in a child process; kill it ``kill_margin`` s after its time limit.
 
     The clock starts when the child is started (interpreter start and
@@ -192,14 +192,16 @@ def run_isolated(case: Case, kill_margin: float = 30.0) -> dict[str, Any]:
     ----------
     case : Case
         The case to solve.
-    kill_margin : float
-        Seconds past ``case.time_limit`` before the child is killed.
+    kill_margin : float, optional
+        Seconds past ``case.time_limit`` before the child is killed (default ``case.kill_margin``).
 
     Returns
     -------
     dict
         The row, as :func:`run_case` makes it, with ``peak_rss_mb`` filled.
     """
+    if kill_margin is None:
+        kill_margin = case.kill_margin
     deadline = case.time_limit + kill_margin
     t0 = time.perf_counter()
     proc = subprocess.Popen([sys.executable, "-m", "remat.bench.child"], stdin=subprocess.PIPE,
@@ -256,7 +258,7 @@ def default_workers(threads: int) -> int:
 
 def run_grid(cases: Sequence[Case], *, executor: str = "local", workers: int | None = None,
              address: str | None = None, on_done: Callable[[dict[str, Any]], None] | None = None,
-             isolate: bool = True, kill_margin: float = 30.0) -> list[dict[str, Any]]:
+             isolate: bool = True, kill_margin: float | None = None) -> list[dict[str, Any]]:
     """Run every case; ``on_done(row)`` is called as each finishes (for a progress bar).
 
     Parameters
@@ -276,8 +278,9 @@ def run_grid(cases: Sequence[Case], *, executor: str = "local", workers: int | N
         (:func:`run_isolated`; the default). Without it, cases run in this
         process (``serial``) or in a reused process pool (``local``): no
         hard timeout and no ``peak_rss_mb``.
-    kill_margin : float
-        Seconds past its time limit after which a case's process is killed.
+    kill_margin : float, optional
+        Seconds past its time limit after which a case's process is killed
+        (default: each case's own, from its grid's ``kill_margin``).
 
     Returns
     -------

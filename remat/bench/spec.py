@@ -84,6 +84,7 @@ class Case:
     backend_options: tuple[tuple[str, Any], ...] = ()
     variant: str = ""
     imports: tuple[str, ...] = ()
+    kill_margin: float = 30.0  # seconds past time_limit before the case's process is killed
 
 
 _VARIANT_KEYS = ("options", "backend_options")
@@ -182,7 +183,7 @@ def expand(grid: Grid, folder: Path | None = None) -> list[Case]:
                             for seed in grid.seeds:
                                 cases.append(Case(source, budget, str(bspec), peak, form, backend, float(tl),
                                                   int(seed), grid.threads, grid.max_copies, opts, bopts, name,
-                                                  tuple(grid.imports)))
+                                                  tuple(grid.imports), grid.kill_margin))
     return cases
 
 

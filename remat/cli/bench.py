@@ -26,7 +26,9 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("graphs", nargs="*", metavar="GRAPH",
                    help="graph files, example:NAME, generator specs such as random_layered:n=500,seed=1, or names "
                         "of graphs in the data folder; after 'report': result folders or CSV files")
-    p.add_argument("--grid", metavar="GRID.toml", help="read the grid from a TOML file")
+    p.add_argument("--grid", metavar="GRID.toml", action="append",
+                   help="read the grid from a TOML file; repeatable: the grids run one after the other, into one "
+                        "output folder")
     p.add_argument("--budgets", help="comma-separated budgets (default 90%%,80%%)")
     p.add_argument("--formulations", help="comma-separated (default moccasin)")
     p.add_argument("--backends", help="comma-separated (default cpsat)")
@@ -56,9 +58,10 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--no-plot", action="store_true", help="skip the PNG")
     p.add_argument("--quiet", "-q", action="store_true", help="no progress bar")
     rep = p.add_argument_group("report", "options of 'remat bench report DIR...'")
-    rep.add_argument("--layout", choices=("paper", "rows"), default="paper",
-                     help="paper: a row per graph and budget, a column per configuration (default); "
-                          "rows: a row per case with times, overrun and peak RSS")
+    rep.add_argument("--layout", choices=("paper", "rows"),
+                     help="paper: a row per graph and budget, a column per configuration (the default, as in "
+                          "results.md); rows: a row per case with times, overrun and peak RSS (the default with "
+                          "--reference or --baseline)")
     rep.add_argument("--reference", metavar="CSV",
                      help="figures and targets to show beside ours, by graph and budget_spec (rows layout)")
     rep.add_argument("--baseline", metavar="VARIANT", help="ratios of wall time and TDI to this variant (rows layout)")
@@ -91,10 +94,15 @@ def _pairs(items: list[str], flag: str) -> dict[str, Any]:
     return out
 
 
-def grid_from_args(args: argparse.Namespace) -> Grid:
+def grids_from_args(args: argparse.Namespace) -> list[Grid]:
+    """One grid per ``--grid`` file (or one from the flags alone), the flags given overriding each."""
+    return [grid_from_args(args, path) for path in (args.grid or [None])]
+
+
+def grid_from_args(args: argparse.Namespace, path: str | None = None) -> Grid:
     data: dict[str, Any] = {}
-    if args.grid:
-        base = load_grid(args.grid)
+    if path:
+        base = load_grid(path)
         data = {k: getattr(base, k) for k in Grid.__dataclass_fields__}
     if args.graphs:
         data["graphs"] = tuple(args.graphs)
@@ -127,19 +135,20 @@ def grid_from_args(args: argparse.Namespace) -> Grid:
 def run(args: argparse.Namespace) -> int:
     if args.graphs[:1] == ["report"]:
         return report(args)
-    if args.reference or args.baseline or args.layout != "paper":
+    if args.reference or args.baseline or args.layout:
         raise BenchSpecError("--layout, --reference and --baseline belong to 'remat bench report DIR...'")
-    grid = grid_from_args(args)
-    cases = expand(grid, data_dir(args.data_dir))
+    grids = grids_from_args(args)
+    folder = data_dir(args.data_dir)
+    cases = [case for grid in grids for case in expand(grid, folder)]
     out = Path(args.out or "bench-out")
     try:
         out.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
         raise BenchSpecError(f"cannot create output folder {str(out)!r}: {exc.strerror or exc}") from None
     started, t0 = machine(), time.perf_counter()
-    rows = _run_with_progress(cases, args, grid.kill_margin)
+    rows = _run_with_progress(cases, args)
     write_csv(rows, out / "results.csv")
-    write_meta(out / "meta.json", started=started, grid=grid, seconds=time.perf_counter() - t0)
+    write_meta(out / "meta.json", started=started, grids=grids, seconds=time.perf_counter() - t0)
     table = markdown_table(rows)
     (out / "results.md").write_text(table + "\n")
     if not args.no_plot:
@@ -160,7 +169,8 @@ def report(args: argparse.Namespace) -> int:
     if not sources:
         raise BenchSpecError("remat bench report needs at least one result folder or CSV file")
     rows = [row for src in sources for row in read_csv(src)]
-    if args.layout == "paper":
+    layout = args.layout or ("rows" if args.reference or args.baseline else "paper")
+    if layout == "paper":
         if args.reference or args.baseline:
             raise BenchSpecError("--reference and --baseline need --layout rows")
         table = markdown_table(rows)
@@ -176,13 +186,12 @@ def report(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def _run_with_progress(cases, args: argparse.Namespace, kill_margin: float):
+def _run_with_progress(cases, args: argparse.Namespace):
     from rich.console import Console
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
     console = Console(stderr=True)
-    kwargs = dict(executor=args.executor, workers=args.workers, address=args.address, isolate=not args.in_process,
-                  kill_margin=kill_margin)
+    kwargs = dict(executor=args.executor, workers=args.workers, address=args.address, isolate=not args.in_process)
     if args.quiet:
         return run_grid(cases, **kwargs)
     with Progress(TextColumn("bench"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
