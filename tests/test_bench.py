@@ -141,8 +141,11 @@ def fat(*args, **kwargs):
 remat.solve = fat
 """)
     grid = Grid(graphs=(SMALL,), budgets=("100%",), time_limits=(5,), threads=1)
+    ballast = bytearray(400 << 20)  # a large parent: its cases must not report its peak as theirs
+    ballast[::4096] = b"x" * len(ballast[::4096])
     plain, = run_grid(expand(grid), executor="serial")
     heavy, = run_grid(expand(Grid(**{**grid.__dict__, "imports": (fat,)})), executor="serial")
+    del ballast
     assert heavy["status"] == plain["status"] == "optimal"
     assert heavy["peak_rss_mb"] - plain["peak_rss_mb"] >= 250
 
