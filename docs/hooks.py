@@ -2,6 +2,11 @@
 
 * ``<!-- remat:cli -->`` in a page becomes the help of ``remat`` and of every
   subcommand, taken from :func:`remat.cli.build_parser` (the CLI reference);
+* ``<!-- remat:bench-table CSV... [layout=rows|paper] [reference=CSV] [baseline=VARIANT] -->``
+  becomes the table that ``remat bench report`` prints from those committed
+  result files, and ``<!-- remat:bench-meta DIR -->`` one line on the run
+  that wrote DIR (version, machine, load), from its ``meta.json``; paths are
+  relative to the repository root (performance.md's tables);
 * ``img/*.png`` are drawn by :mod:`remat.plot` from a fresh solve of the
   bundled U-Net example;
 * ``$...$`` and ``$$...$$`` outside code become MathML at build time
@@ -74,6 +79,40 @@ def cli_reference() -> str:
     return "\n".join(parts)
 
 
+# ------------------------------------------------------------------ bench tables
+BENCH = re.compile(r"<!-- remat:bench-(table|meta) (.*?) -->")
+
+
+def bench_table(args: str, root: Path) -> str:
+    """The markdown of one ``remat:bench-table`` marker (see the module docstring)."""
+    from remat.bench import markdown_table, read_csv, read_reference, rows_table
+
+    words = args.split()
+    opts = dict(w.split("=", 1) for w in words if "=" in w)
+    rows = [row for w in words if "=" not in w for row in read_csv(root / w)]
+    if opts.get("layout", "rows") == "paper":
+        return markdown_table(rows)
+    reference = read_reference(root / opts["reference"]) if "reference" in opts else None
+    return rows_table(rows, reference=reference, baseline=opts.get("baseline"))
+
+
+def bench_meta(folder: str, root: Path) -> str:
+    """One line on the run that wrote ``folder``: version, date, machine, load, duration."""
+    import json
+
+    m = json.loads((root / folder / "meta.json").read_text())
+    load = lambda key: "?" if not m.get(key) else f"{m[key][0]:.1f}"  # noqa: E731 (one-minute load average)
+    return (f"remat {m['remat']}, {m['date']}, {m['platform']}, {m['cpus']} CPUs, Python {m['python']}; "
+            f"load average {load('load_average_before')} before the run and {load('load_average_after')} after it; "
+            f"{', '.join(sorted({str(g['threads']) for g in m['grids']}))} solver threads per case, "
+            f"{m['seconds']:.0f} s in all")
+
+
+def bench_markers(markdown: str, root: Path) -> str:
+    return BENCH.sub(lambda m: (bench_table if m.group(1) == "table" else bench_meta)(m.group(2).strip(), root),
+                     markdown)
+
+
 # ------------------------------------------------------------------ math
 _CODE = re.compile(r"(^ *```.*?^ *```|`[^`\n]+`)", re.S | re.M)
 _MATH = re.compile(r"\$\$(.+?)\$\$|\$([^$\n]+?)\$", re.S)
@@ -100,6 +139,7 @@ def math_to_placeholders(markdown: str) -> tuple[str, list[str]]:
 def on_page_markdown(markdown: str, page, config, files, **kwargs):
     if CLI_MARKER in markdown:
         markdown = markdown.replace(CLI_MARKER, cli_reference())
+    markdown = bench_markers(markdown, Path(config.config_file_path).parent)
     markdown, page.meta["_remat_math"] = math_to_placeholders(markdown)
     return markdown
 

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import csv
 import importlib.util
 import itertools
+import re
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -53,6 +56,58 @@ def test_site_builds_strictly_with_generated_cli_reference_and_pictures(tmp_path
         assert (site / "img" / f"{picture}.png").read_bytes().startswith(b"\x89PNG")
     api = (site / "api" / "index.html").read_text()
     assert "remat.solve" in api and "&gt;&gt;&gt;" in api  # doctests shown as code, not as quotes
+    # performance.md's tables come from the committed CSVs: one table row per CSV row, with its TDI
+    perf = (site / "performance" / "index.html").read_text()
+    assert "remat:bench" not in perf
+    rows = list(csv.DictReader(open(RESULTS / "paper" / "results.csv")))
+    table = perf.split("<table>")[1].split("</table>")[0]
+    body = table.split("<tbody>")[1]
+    assert body.count("<tr>") == len(rows) > 0
+    for row, tr in zip(rows, body.split("<tr>")[1:]):
+        cells = re.findall(r"<td[^>]*>(.*?)</td>", tr)
+        assert cells[0] == row["graph"] and cells[3] == (f"{float(row['tdi']):.3f}" if row["tdi"] else "-")
+    assert (site / "research" / "performance-log" / "index.html").is_file()
+
+
+# ------------------------------------------------------------------ the performance page
+HASH = re.compile(r"\b(?=[0-9a-f]*[0-9])(?=[0-9a-f]*[a-f])[0-9a-f]{7,40}\b")
+RESULTS = ROOT / "benchmarks" / "results"
+
+
+def test_performance_page_is_short_and_names_no_commit():
+    text = (DOCS / "performance.md").read_text()
+    assert len(text.splitlines()) < 200
+    assert HASH.findall(text) == []
+    assert len(HASH.findall((DOCS / "research" / "performance-log.md").read_text())) > 20  # the check can fire
+
+
+def test_performance_tables_are_generated_from_the_committed_csvs(tmp_path):
+    hooks = load(DOCS / "hooks.py")
+    text = (DOCS / "performance.md").read_text()
+    markers = re.findall(r"<!-- remat:bench-(?:table|meta) (.*?) -->", text)
+    assert markers and not any(line.startswith("|") for line in text.splitlines())  # no table by hand
+    shutil.copytree(RESULTS, tmp_path / "benchmarks" / "results")
+    before = hooks.bench_markers(text, tmp_path)
+    rows = list(csv.DictReader(open(RESULTS / "paper" / "results.csv")))
+    lines = [line for line in before.splitlines() if line.startswith("| ")]
+    assert len(lines) == 1 + len(rows)  # header and one line per CSV row
+    for row, line in zip(rows, lines[1:]):
+        assert line.startswith(f"| {row['graph']} | ") and f"| {float(row['time_limit']):g} |" in line
+    # Change the CSV: the page follows.
+    path = tmp_path / "benchmarks" / "results" / "paper" / "results.csv"
+    with open(path) as fh:
+        data = list(csv.DictReader(fh))
+    data[0].update(tdi="12.3456", status="feasible")
+    with open(path, "w", newline="") as fh:
+        writer = csv.DictWriter(fh, fieldnames=list(data[0]))
+        writer.writeheader()
+        writer.writerows(data)
+    after = hooks.bench_markers(text, tmp_path)
+    changed = [(a, b) for a, b in zip(before.splitlines(), after.splitlines()) if a != b]
+    assert len(changed) == 1 and "| 12.346 |" in changed[0][1] and "| feasible |" in changed[0][1]
+    assert "| no |" in changed[0][1]  # its target (optimal) is no longer met
+    meta = re.search(r"The run: (.*?)\. The machine", before, re.S).group(1)
+    assert meta.startswith(f"remat {remat.__version__}, ") and "CPUs" in meta and "load average" in meta
 
 
 def test_nav_leaves_out_pages_not_written_yet(tmp_path):

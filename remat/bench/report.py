@@ -1,14 +1,21 @@
-"""Writers for benchmark rows: CSV, a markdown table in the paper's layout, a Pareto PNG.
+"""Writers and readers of benchmark rows: CSV, markdown tables, a Pareto PNG.
 
-The markdown table has one row per (graph, budget) and one column per
-configuration (formulation, backend, time limit, options), as the Moccasin
-paper's table does; each cell reads ``TDI% / peak / time to best / gap /
-status``. Over several seeds a cell shows the seed with the lowest cost.
+Two table layouts. :func:`markdown_table` (``paper``) has one row per
+(graph, budget) and one column per configuration (formulation, backend,
+time limit, variant or options), as the Moccasin paper's table does; each
+cell reads ``TDI% / peak / time to best / gap / status``, and over several
+seeds a cell shows the seed with the lowest cost. :func:`rows_table`
+(``rows``) has one row per case with the time and memory columns, and can
+join reference figures and targets (:func:`read_reference`) and ratios to
+a baseline variant. ``remat bench report`` prints either from CSV files,
+and the documentation's performance page is generated with them.
 """
 
 from __future__ import annotations
 
 import csv
+import json
+import os
 from collections import OrderedDict
 from pathlib import Path
 from typing import Any, Sequence
@@ -23,10 +30,59 @@ def write_csv(rows: Sequence[dict[str, Any]], path: str | Path) -> None:
         w.writerows(rows)
 
 
+#: Columns read back from a CSV as numbers (empty cells stay "").
+_INTS = ("n", "edges", "budget", "peak_no_remat", "threads", "seed")
+_FLOATS = ("budget_frac", "time_limit", "objective", "total_cost", "tdi", "bound", "gap", "peak_memory", "peak_frac",
+           "time_to_best", "solve_time", "build_time", "warm_start_time", "wall_time", "bound_time", "order_time",
+           "time_to_first", "call_time", "overrun", "peak_rss_mb")
+
+
+def read_csv(path: str | Path) -> list[dict[str, Any]]:
+    """Rows of a ``results.csv`` (or a folder holding one), numbers as numbers; older CSVs lack new columns.
+
+    Raises
+    ------
+    BenchSpecError
+        If the file cannot be read or is not a bench CSV.
+    """
+    from remat.bench.spec import BenchSpecError
+
+    p = Path(path)
+    if p.is_dir():
+        p = p / "results.csv"
+    try:
+        with open(p, newline="") as fh:
+            raw = list(csv.DictReader(fh))
+    except OSError as exc:
+        raise BenchSpecError(f"cannot read {str(p)!r}: {exc.strerror or exc}") from None
+    if raw and not {"graph", "budget", "status"} <= set(raw[0]):
+        raise BenchSpecError(f"{p}: not a bench results CSV (no graph, budget and status columns)")
+    rows = []
+    for r in raw:
+        row: dict[str, Any] = {k: "" for k in COLUMNS}
+        row.update({k: (v if v is not None else "") for k, v in r.items()})
+        for key in _INTS + _FLOATS:
+            if row.get(key, "") != "":
+                try:
+                    num = float(row[key])
+                except ValueError:
+                    continue
+                row[key] = int(num) if key in _INTS or (key == "objective" and num.is_integer()) else num
+        rows.append(row)
+    return rows
+
+
 def config_of(row: dict[str, Any]) -> str:
+    """A column label: formulation/backend, time limit, then the variant's name or the options.
+
+    >>> config_of({"formulation": "moccasin", "backend": "cpsat", "time_limit": 5.0, "options": "lns=False",
+    ...            "variant": "nolns"})
+    'moccasin/cpsat 5s nolns'
+    """
     tl = row["time_limit"]
     tl = f"{tl:g}" if isinstance(tl, float) else str(tl)
-    return f"{row['formulation']}/{row['backend']} {tl}s" + (f" {row['options']}" if row["options"] else "")
+    label = row.get("variant") or row["options"]
+    return f"{row['formulation']}/{row['backend']} {tl}s" + (f" {label}" if label else "")
 
 
 def cell(row: dict[str, Any]) -> str:
@@ -41,6 +97,8 @@ def cell(row: dict[str, Any]) -> str:
     status = row["status"]
     if status == "error":
         return f"error: {row['error'][:60]}"
+    if status == "killed":
+        return f"killed at {float(row['wall_time']):.0f} s"
     if status == "infeasible":
         return "infeasible (proven)"
     if status == "unknown":
@@ -83,6 +141,188 @@ def markdown_table(rows: Sequence[dict[str, Any]]) -> str:
         lines.append(f"| {graph} | {label} | " + " | ".join(cell(cells[c]) if c in cells else "" for c in configs)
                      + " |")
     return "\n".join(lines)
+
+
+def _fmt(x: Any, spec: str) -> str:
+    return "-" if x in ("", None) else format(float(x), spec)
+
+
+def read_reference(path: str | Path) -> dict[tuple[str, str, str], dict[str, str]]:
+    """Figures to show beside ours and targets to check, keyed by (graph, budget_spec, time limit).
+
+    A CSV with columns ``graph`` and ``budget_spec`` (as in the results),
+    optionally ``time_limit`` (then a row applies only to cases at that
+    limit), any columns to display (their header is the table's), and
+    optional targets: ``target_status`` (``optimal``, ``infeasible``, or empty for
+    any schedule), ``target_tdi`` (largest TDI %) and ``target_seconds``
+    (wall seconds for a status target, seconds to the best schedule for a
+    TDI target). With a target, the table gains a ``met`` column.
+
+    Raises
+    ------
+    BenchSpecError
+        If the file cannot be read or lacks ``graph`` and ``budget_spec``.
+    """
+    from remat.bench.spec import BenchSpecError
+
+    try:
+        with open(path, newline="") as fh:
+            raw = list(csv.DictReader(fh))
+    except OSError as exc:
+        raise BenchSpecError(f"cannot read {str(path)!r}: {exc.strerror or exc}") from None
+    if raw and not {"graph", "budget_spec"} <= set(raw[0]):
+        raise BenchSpecError(f"{path}: a reference CSV needs graph and budget_spec columns")
+    return {(r["graph"], r["budget_spec"], _limit(r.get("time_limit"))): r for r in raw}
+
+
+def _limit(x: Any) -> str:
+    return "" if x in ("", None) else f"{float(x):g}"
+
+
+def _lookup(reference: dict[tuple[str, str, str], dict[str, str]], row: dict[str, Any]) -> dict[str, str]:
+    key = (str(row["graph"]), str(row["budget_spec"]))
+    return reference.get((*key, _limit(row.get("time_limit"))), reference.get((*key, ""), {}))
+
+
+def target_met(row: dict[str, Any], ref: dict[str, str]) -> str:
+    """``yes``/``no`` for the targets of ``ref`` (see :func:`read_reference`), ``""`` when it sets none.
+
+    >>> target_met({"status": "optimal", "tdi": 0.8, "wall_time": 0.6, "time_to_best": 0.6},
+    ...            {"target_status": "optimal", "target_seconds": "5"})
+    'yes'
+    >>> target_met({"status": "feasible", "tdi": 0.95, "wall_time": 10.0, "time_to_best": 3.0},
+    ...            {"target_tdi": "0.9", "target_seconds": "10"})
+    'no'
+    """
+    want, tdi, secs = (ref.get(k, "") or "" for k in ("target_status", "target_tdi", "target_seconds"))
+    if not (want or tdi or secs):
+        return ""
+    status = row["status"]
+    if want == "infeasible":
+        ok, clock = status == "infeasible", row.get("wall_time")
+    elif want == "optimal":
+        ok, clock = status == "optimal", row.get("wall_time")
+    else:
+        ok, clock = status in ("optimal", "feasible"), row.get("time_to_best")
+    if ok and tdi:
+        ok = float(row["tdi"]) <= float(tdi)
+    if ok and secs:
+        ok = clock not in ("", None) and float(clock) <= float(secs)
+    return "yes" if ok else "no"
+
+
+def _status(row: dict[str, Any]) -> str:
+    status = str(row["status"])
+    if status in ("error", "killed"):
+        return f"{status}: {str(row.get('error', ''))[:50]}"
+    order = row.get("order") or "given"
+    return status + (f" ({order} order)" if order != "given" and status in ("optimal", "feasible") else "")
+
+
+def rows_table(rows: Sequence[dict[str, Any]], *, reference: dict[tuple[str, str, str], dict[str, str]] | None = None,
+               baseline: str | None = None, memory: bool = True) -> str:
+    """One markdown row per case: TDI, peak, times, the limit's overrun, peak RSS, status.
+
+    Parameters
+    ----------
+    rows : sequence of dict
+        Result rows (:func:`run_grid` or :func:`read_csv`).
+    reference : dict, optional
+        From :func:`read_reference`: its display columns follow ours, then ``met``.
+    baseline : str, optional
+        A variant name: adds the wall time and the TDI excess of each row as
+        ratios to that variant's row of the same graph, budget,
+        configuration and seed.
+    memory : bool
+        Include the ``peak RSS MB`` column.
+
+    Returns
+    -------
+    str
+        The table, header and rule included.
+
+    Examples
+    --------
+    >>> row = {"graph": "g", "budget": 90, "budget_spec": "90%", "variant": "", "tdi": 0.5, "peak_memory": 88,
+    ...        "peak_frac": 0.88, "time_to_best": 1.25, "wall_time": 2.0, "overrun": -8.0, "status": "optimal",
+    ...        "order": "given", "peak_rss_mb": 120.0, "time_limit": 10.0}
+    >>> print(rows_table([row]).splitlines()[2])
+    | g | 90 (90%) | 10 | 0.500 | 88 (88.0%) | 1.2 | 2.0 | -8.0 | 120 | optimal |
+    """
+    variants = any(r.get("variant") for r in rows)
+    head = ["graph", "budget"] + (["variant"] if variants else []) + \
+        ["limit s", "TDI %", "peak (share)", "s to best", "wall s", "overrun s"] + \
+        (["peak RSS MB"] if memory else []) + ["status"]
+    ref_cols: list[str] = []
+    targets = False
+    if reference:
+        first = next(iter(reference.values()))
+        ref_cols = [c for c in first if c not in ("graph", "budget_spec", "time_limit") and not c.startswith("target_")]
+        targets = any(c.startswith("target_") for c in first)
+        head += ref_cols + (["met"] if targets else [])
+    if baseline:
+        head += [f"wall / {baseline}", f"TDI / {baseline}"]
+        base = {_join_key(r): r for r in rows if r.get("variant") == baseline}
+    lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+    for r in rows:
+        spec = str(r["budget_spec"])
+        budget = f"{int(r['budget']):,}" + (f" ({spec})" if spec != str(r["budget"]) else "")
+        solved = r["status"] in ("optimal", "feasible")
+        peak = f"{int(float(r['peak_memory'])):,} ({100 * float(r['peak_frac']):.1f}%)" if solved else "-"
+        cells = [str(r["graph"]), budget] + ([str(r.get("variant", ""))] if variants else []) + \
+            [_fmt(r["time_limit"], "g"), _fmt(r["tdi"], ".3f") if solved else "-", peak,
+             _fmt(r.get("time_to_best"), ".1f"), _fmt(r.get("wall_time"), ".1f"), _fmt(r.get("overrun"), ".1f")] + \
+            ([_fmt(r.get("peak_rss_mb"), ".0f")] if memory else []) + [_status(r)]
+        if reference is not None and (ref_cols or targets):
+            ref = _lookup(reference, r)
+            cells += [ref.get(c, "") or "-" for c in ref_cols] + ([target_met(r, ref) or "-"] if targets else [])
+        if baseline:
+            b = base.get(_join_key(r))
+            cells += [_ratio(r.get("wall_time"), b and b.get("wall_time")),
+                      _ratio(r.get("tdi"), b and b.get("tdi"))]
+        lines.append("| " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
+def _join_key(r: dict[str, Any]) -> tuple:
+    return (str(r["graph"]), int(r["budget"]), r["formulation"], r["backend"], float(r["time_limit"]), int(r["seed"]))
+
+
+def _ratio(a: Any, b: Any) -> str:
+    if a in ("", None) or b in ("", None) or not float(b):
+        return "-"
+    return f"{float(a) / float(b):.2f}"
+
+
+def machine() -> dict[str, Any]:
+    """What a result folder's ``meta.json`` says about the run's machine: version, CPUs, load.
+
+    >>> sorted(machine())
+    ['cpus', 'date', 'load_average', 'platform', 'python', 'remat']
+    """
+    import platform
+    from datetime import datetime, timezone
+
+    import remat
+
+    try:
+        load = [round(x, 2) for x in os.getloadavg()]
+    except OSError:
+        load = []
+    return {"remat": remat.__version__, "date": datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
+            "python": platform.python_version(),
+            "platform": f"{platform.system()} {platform.machine()}", "cpus": os.cpu_count(), "load_average": load}
+
+
+def write_meta(path: str | Path, *, started: dict[str, Any], grids: Sequence[Any], seconds: float) -> None:
+    """``meta.json`` of a run: the machine, its load before and after, the grids, the duration (no commit hash)."""
+    import dataclasses
+
+    after = machine()
+    meta = {**started, "load_average_before": started.get("load_average"), "load_average_after": after["load_average"],
+            "seconds": round(seconds, 1), "grids": [dataclasses.asdict(g) for g in grids]}
+    meta.pop("load_average", None)
+    Path(path).write_text(json.dumps(meta, indent=1) + "\n")
 
 
 def plot_pareto(rows: Sequence[dict[str, Any]], path: str | Path) -> None:

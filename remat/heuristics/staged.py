@@ -99,10 +99,9 @@ def first_computation_memory(graph: Graph, plan: Plan) -> list[int]:
 class _Evaluator:
     """Memory profile of compute sequences under the earliest-free rule.
 
-    numpy does the work (the greedy spends most of its time here; its first
-    variant runs 1.7x / 2.6x faster than with plain Python on the generated
-    500 / 1000-node graphs: ``benchmarks/evaluator_speed.py``); plain Python
-    where the total memory could overflow 64-bit integers.
+    numpy does the work (the greedy spends most of its time here;
+    ``benchmarks/micro/evaluator_speed.py`` measures it against plain Python);
+    plain Python where the total memory could overflow 64-bit integers.
     """
 
     def __init__(self, graph: Graph, budget: int) -> None:

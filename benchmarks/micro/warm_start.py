@@ -10,8 +10,8 @@ default improvement (ruin and repair interleaved with stage shifts), each
 timed as if it came right after the annealing. "over" marks a plan over the
 budget.
 
-    python benchmarks/warm_start.py --improve 5 --anneal 20
-    python benchmarks/warm_start.py --improve 10 --match "90%" --seed 1
+    python benchmarks/micro/warm_start.py --improve 5 --anneal 20
+    python benchmarks/micro/warm_start.py --improve 10 --match "90%" --seed 1
 """
 
 from __future__ import annotations
@@ -20,6 +20,7 @@ import argparse
 import time
 from pathlib import Path
 
+from remat.bench import data_dir
 from remat.budget import parse_budget
 from remat.heuristics.staged import (PORTFOLIO, _Evaluator, _repair, anneal_excess, greedy_plan,
                                                    improve_plan, plan_cost)
@@ -37,7 +38,7 @@ INSTANCES = [("rl1_random_layered_n100", "90%"), ("rl1_random_layered_n100", "80
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--paper-dir", default=str(Path(__file__).resolve().parents[2] / "shared" / "graphs" / "paper"))
+    ap.add_argument("--paper-dir", default=str(data_dir() or "../shared/graphs/paper"))
     ap.add_argument("--improve", type=float, default=2.5, help="seconds of ruin and repair")
     ap.add_argument("--anneal", type=float, default=20.0, help="at most this many seconds of annealing")
     ap.add_argument("--seed", type=int, default=0, help="seed of ruin and repair (and of the stage shifts)")

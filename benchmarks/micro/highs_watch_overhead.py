@@ -4,7 +4,7 @@ A 40-node random layered graph at 85% of its peak, solved to optimality by
 HiGHS on one thread, ``--repeats`` times each way, alternating; prints each
 run and the ratio of the median wall times (watch / none).
 
-    python benchmarks/highs_watch_overhead.py --repeats 3
+    python benchmarks/micro/highs_watch_overhead.py --repeats 3
 """
 
 from __future__ import annotations

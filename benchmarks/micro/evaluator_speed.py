@@ -6,7 +6,7 @@ evaluator alone on sequences of random plans, on the generated 500- and
 Python fallback (the same plans come out: checked). Prints median seconds of
 ``--repeats`` runs and the ratio python / numpy.
 
-    python benchmarks/evaluator_speed.py --repeats 3
+    python benchmarks/micro/evaluator_speed.py --repeats 3
 """
 
 from __future__ import annotations

@@ -7,8 +7,8 @@ pauses it), peak Python memory during the build (tracemalloc), CP-SAT translatio
 seconds, and the build time per (n + edges) relative to the smallest graph,
 which stays near 1 when building is linear in n + edges.
 
-    python benchmarks/build_time.py                # n = 250, 500, 1000, 2000, 5000
-    python benchmarks/build_time.py 250 1000 --no-translate
+    python benchmarks/micro/build_time.py                # n = 250, 500, 1000, 2000, 5000
+    python benchmarks/micro/build_time.py 250 1000 --no-translate
 """
 
 from __future__ import annotations

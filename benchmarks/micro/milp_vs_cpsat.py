@@ -8,7 +8,7 @@ the linearized MILP (variables, binaries, rows, nonzeros).
 
 Usage (the issue 3 acceptance run, from the repository root)::
 
-    python benchmarks/milp_vs_cpsat.py ../shared/graphs/paper/vgg16_train.json \
+    python benchmarks/micro/milp_vs_cpsat.py ../shared/graphs/paper/vgg16_train.json \
         ../shared/graphs/paper/cm1_fcn8_train.json --budgets 90% 80% --threads 2 --time-limit 300
 """
 

@@ -10,7 +10,7 @@ Two workloads, each run by both backends ``--repeats`` times, alternating, one t
 Prints each run and, per workload, the ratio of the median wall times (direct / Pyomo); both
 must reach the same objective.
 
-    python benchmarks/highs_routes.py --repeats 3
+    python benchmarks/micro/highs_routes.py --repeats 3
 """
 
 from __future__ import annotations

@@ -6,10 +6,10 @@ gap bound is :func:`remat.bounds.gap_lower_bound` (HiGHS, ``--time-limit`` secon
 stages above ``--share`` of the budget without recomputation). Every schedule within the budget
 satisfies both, so each bounds the paper model's optimum (C = 2) from below. Prints TDI% bounds.
 
-    python benchmarks/stage_bound.py                     # RL1, RL2 and generated n = 500 at 90%
-    python benchmarks/stage_bound.py GRAPH_OR_SPEC --budget 80% --time-limit 240
-    python benchmarks/stage_bound.py GRAPH_OR_SPEC --rounds 4 --time-limit 900   # rows at recomputations
-    python benchmarks/stage_bound.py GRAPH_OR_SPEC --rounds 8 --start-stages 10 --time-limit 900
+    python benchmarks/micro/stage_bound.py                     # RL1, RL2 and generated n = 500 at 90%
+    python benchmarks/micro/stage_bound.py GRAPH_OR_SPEC --budget 80% --time-limit 240
+    python benchmarks/micro/stage_bound.py GRAPH_OR_SPEC --rounds 4 --time-limit 900   # rows at recomputations
+    python benchmarks/micro/stage_bound.py GRAPH_OR_SPEC --rounds 8 --start-stages 10 --time-limit 900
 
 The gap relaxation is solved by the ``highs-direct`` backend (HiGHS without Pyomo, whose model
 building took 12 s of 17 s on the generated n = 500 seed 0 graph at 90%, outside the time limit).
@@ -25,6 +25,7 @@ import argparse
 from pathlib import Path
 
 from remat.backends import SolveOptions, get_backend
+from remat.bench import data_dir
 from remat.bounds import gap_lower_bound
 from remat.budget import parse_budget
 from remat.ir import Model
@@ -32,7 +33,7 @@ from remat.formulations.moccasin import _add_stage_cuts, copies_allowed
 from remat.generators import from_spec
 from remat.graph import load_graph, no_remat_peak
 
-PAPER = Path(__file__).resolve().parents[2] / "shared" / "graphs" / "paper"
+PAPER = data_dir() or Path("../shared/graphs/paper")  # the paper graphs (remat bench --data-dir rules)
 DEFAULT = [str(PAPER / "rl1_random_layered_n100.json"), str(PAPER / "rl2_random_layered_n250.json")] + [
     f"random_layered:n=500,width=0.36,seed={seed}" for seed in (0, 1, 2)]
 
