@@ -28,7 +28,9 @@ variables. Everything is integer: formulations scale costs and sizes first.
 from __future__ import annotations
 
 import gc
+import time
 from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from typing import Hashable, Iterable, Iterator, Sequence, Union
 
@@ -141,6 +143,8 @@ class Model:
 
     def add(self, constraint: Constraint) -> None:
         self.constraints.append(constraint)
+        if not len(self.constraints) & DEADLINE_CHECK_MASK:
+            _check_build_deadline(self)
 
     def minimize(self, terms: Sequence[tuple[Var, int]], offset: int = 0) -> None:
         self.objective = Objective(tuple((v, int(c)) for v, c in terms if c), int(offset))
@@ -149,6 +153,45 @@ class Model:
         """Counts used by ``remat info --formulations`` and the docs."""
         return {"int_vars": len(self.int_vars), "bool_vars": len(self.bool_vars),
                 "intervals": len(self.intervals), "constraints": len(self.constraints)}
+
+
+class BuildTimeout(Exception):
+    """A model's construction ran past the deadline set by :func:`build_deadline`."""
+
+
+DEADLINE_CHECK_MASK = 4095
+"""``Model.add`` looks at the clock once per this many + 1 constraints."""
+
+_BUILD_DEADLINE: ContextVar[float | None] = ContextVar("remat_build_deadline", default=None)
+
+
+@contextmanager
+def build_deadline(deadline: float | None) -> Iterator[None]:
+    """Models built inside raise :class:`BuildTimeout` once ``deadline`` (a
+    :func:`time.perf_counter` value; None: never) has passed, so that every formulation's
+    ``build`` keeps a solve's time limit without knowing of it.
+
+    >>> import time
+    >>> m = Model("big")
+    >>> with build_deadline(time.perf_counter() - 1):
+    ...     for k in range(DEADLINE_CHECK_MASK + 1):
+    ...         m.add(Clause(()))
+    Traceback (most recent call last):
+    ...
+    remat.ir.BuildTimeout: time limit reached while building model 'big' (4,096 constraints so far)
+    """
+    token = _BUILD_DEADLINE.set(deadline)
+    try:
+        yield
+    finally:
+        _BUILD_DEADLINE.reset(token)
+
+
+def _check_build_deadline(model: Model) -> None:
+    deadline = _BUILD_DEADLINE.get()
+    if deadline is not None and time.perf_counter() > deadline:
+        raise BuildTimeout(f"time limit reached while building model {model.name!r} "
+                           f"({len(model.constraints):,} constraints so far)")
 
 
 def evaluate(terms: Terms, values: dict[Var, int]) -> int:

@@ -23,7 +23,7 @@ from remat.errors import BudgetError, FormulationError, VerificationFailed
 from remat.formulations import Built, Formulation, get_formulation
 from remat.graph import Graph
 from remat.heuristics import PORTFOLIO, Heuristic, get_heuristic, is_heuristic
-from remat.ir import Linear
+from remat.ir import BuildTimeout, Linear, build_deadline
 from remat.result import Attempt, Candidate, Start
 from remat.schedule import schedule_from_computes
 from remat.status import Status
@@ -170,11 +170,13 @@ def run_heuristic(problem: Problem, clock: TimeBudget, live: Live) -> Start:
     return Start(found if found.fits else None, (found,), clock.elapsed())
 
 
-def build(problem: Problem, graph: Graph) -> tuple[Built, float]:
-    """The formulation's model of ``graph`` (the problem's graph, possibly in another order)."""
+def build(problem: Problem, graph: Graph, clock: TimeBudget) -> tuple[Built, float]:
+    """The formulation's model of ``graph`` (the problem's graph, possibly in another order).
+    Raises :class:`~remat.ir.BuildTimeout` when the build runs past ``clock``'s deadline."""
     t0 = time.perf_counter()
-    built = problem.formulation.build(graph, problem.budget, max_copies=problem.max_copies,  # type: ignore[union-attr]
-                                      **problem.formulation_options)
+    with build_deadline(clock.deadline):
+        built = problem.formulation.build(graph, problem.budget,  # type: ignore[union-attr]
+                                          max_copies=problem.max_copies, **problem.formulation_options)
     return built, time.perf_counter() - t0
 
 
@@ -258,7 +260,12 @@ def solve_model(problem: Problem, graph: Graph, order: str, start: Start, clock:
     in ``order``) within ``clock``. Only a model in the given order proves anything."""
     proofs_hold = order == "given"
     started_at = clock.elapsed()
-    built, build_time = build(problem, graph)
+    try:
+        built, build_time = build(problem, graph, clock)
+    except BuildTimeout as stop:
+        return Attempt(order=order, backend=problem.backend_name, status=Status.UNKNOWN, candidate=None, bound=None,
+                       settled=False, message=str(stop), started_at=started_at,
+                       build_time=clock.elapsed() - started_at)
     warm_name, values, hint_time = hint(problem, built, graph, start) if (problem.warm_start or problem.hint) \
         else (None, None, 0.0)
     relaxed, bound_time = None, 0.0

@@ -89,7 +89,7 @@ def test_improve_plan_never_returns_a_dearer_plan():
 def test_ruin_repair_and_stage_shifts_keep_the_plan_fitting_and_never_dearer(n, seed, frac):
     g = random_layered(n, seed=seed)
     budget = max(min_budget(g), int(frac * no_remat_peak(g)))
-    plan, fits = greedy_plan(g, budget, time_limit=0)
+    plan, fits = greedy_plan(g, budget, variants=1)
     assume(fits)
     better = improve_plan(g, budget, plan, time_limit=0.1, seed=seed)
     assert plan_cost(g, better) <= plan_cost(g, plan)
@@ -147,7 +147,7 @@ def test_the_warm_start_memory_profile_does_not_overflow_64_bits():
 def test_anneal_excess_never_ends_above_its_start_and_says_truly_whether_it_fits(n, seed, frac, moves):
     g = random_layered(n, seed=seed)
     budget = max(min_budget(g), int(frac * no_remat_peak(g)))
-    start, _ = greedy_plan(g, budget, time_limit=0)
+    start, _ = greedy_plan(g, budget, variants=1)
     plan, fits = anneal_excess(g, budget, start, max_moves=moves, seed=seed)
     seq = plan_sequence(g.n, plan)
     report = verify(g, schedule_from_computes(g, seq))
@@ -161,7 +161,7 @@ def test_anneal_excess_never_ends_above_its_start_and_says_truly_whether_it_fits
 def test_anneal_excess_fits_where_the_greedy_gets_stuck():
     g = random_layered(30, seed=4)
     budget = int(0.75 * no_remat_peak(g))
-    start, fits = greedy_plan(g, budget, time_limit=0)
+    start, fits = greedy_plan(g, budget, variants=1)
     assert not fits  # the instance exists to exercise this case
     plan, fits = anneal_excess(g, budget, start, max_moves=3000, seed=0)
     assert fits

@@ -52,10 +52,9 @@ from remat.heuristics.base import WarmStartInterrupted
 from remat.graph import Graph, min_budget
 
 Plan = dict[int, int]  # node -> stage of its one recomputation
-# Greedy variants (candidates evaluated exactly per step, exponent of cost in the score), tried in turn:
-# the first is always tried whole, the others while time is left. 64 candidates come first: the
-# cheapest or within 0.05% TDI of it on the generated 500- and 1000-node graphs at 90% (n = 1000,
-# seed 1: 2.60% against 4.61% with 8), where later variants often get no time.
+# Greedy variants (candidates evaluated exactly per step, exponent of cost in the score), tried in turn
+# while time is left. 64 candidates come first: on large graphs later variants often get no time
+# (the research log, docs/research, has the measurements behind this order).
 PORTFOLIO = ((64, 1.0), (32, 1.0), (128, 1.0), (16, 1.0), (8, 1.0), (64, 0.5), (16, 0.5), (16, 2.0), (4, 1.0),
              (8, 0.5), (8, 2.0))
 
@@ -363,15 +362,15 @@ class _Cheapest:
             self.plan = plan
 
 
-def greedy_plan(graph: Graph, budget: int, *, time_limit: float | None = None,
+def greedy_plan(graph: Graph, budget: int, *, time_limit: float | None = None, variants: int = len(PORTFOLIO),
                 _kept: _Cheapest | None = None) -> tuple[Plan, bool]:
-    """The cheapest plan over the greedy variants of :data:`PORTFOLIO` tried within ``time_limit``
-    seconds (at least the first is always tried), and whether it fits; a plan that does not fit
-    is the first variant's best effort."""
+    """The cheapest plan over the first ``variants`` greedy variants of :data:`PORTFOLIO` tried
+    within ``time_limit`` seconds (None: no limit), and whether it fits; a plan that does not fit
+    is the first variant's best effort (cut short at the limit)."""
     ev = _Evaluator(graph, budget)
     deadline = None if time_limit is None else time.perf_counter() + time_limit
-    best, best_fits = _repair(graph, ev, {}, None, None, candidates=PORTFOLIO[0][0], alpha=PORTFOLIO[0][1])
-    for candidates, alpha in PORTFOLIO[1:]:
+    best, best_fits = _repair(graph, ev, {}, None, deadline, candidates=PORTFOLIO[0][0], alpha=PORTFOLIO[0][1])
+    for candidates, alpha in PORTFOLIO[1:variants]:
         if best_fits and _kept is not None:
             _kept.offer(best)
         if deadline is not None and time.perf_counter() > deadline:
@@ -460,10 +459,9 @@ def warm_start_sequence(graph: Graph, budget: int, *, time_limit: float = 0.0, i
                         seed: int = 0) -> tuple[list[int], bool]:
     """A compute sequence of the stage-restricted model and whether it fits ``budget``.
 
-    Half of ``time_limit`` (0: only the first greedy variant) goes to the
-    greedy portfolio; when its plan does not fit, :func:`anneal_excess`
-    searches for one that does (for at least a quarter of ``time_limit``,
-    even where the first variant, always tried whole, overran its half);
+    Half of ``time_limit`` (0: only the first greedy variant, with no limit)
+    goes to the greedy portfolio; when its plan does not fit,
+    :func:`anneal_excess` searches for one that does until ``time_limit``;
     what is left goes to :func:`improve_plan`
     when ``improve`` and the plan fits. A sequence that still does not fit
     is the search's best effort: a start for minimising the peak (two-phase
@@ -476,10 +474,12 @@ def warm_start_sequence(graph: Graph, budget: int, *, time_limit: float = 0.0, i
     t0 = time.perf_counter()
     kept = _Cheapest(graph)
     try:
-        plan, fits = greedy_plan(graph, budget, time_limit=time_limit / 2 if improve else time_limit, _kept=kept)
+        if time_limit <= 0:
+            plan, fits = greedy_plan(graph, budget, variants=1, _kept=kept)
+        else:
+            plan, fits = greedy_plan(graph, budget, time_limit=time_limit / 2 if improve else time_limit, _kept=kept)
         if not fits and time_limit > 0 and budget >= min_budget(graph):  # below it no plan fits
-            # at least a quarter of the time, even where the first greedy variant overran its half
-            deadline = max(t0 + time_limit, time.perf_counter() + time_limit / 4)
+            deadline = t0 + time_limit
             plan, fits = anneal_excess(graph, budget, plan, deadline=deadline, seed=seed)
         if fits:
             kept.offer(plan)
@@ -494,7 +494,7 @@ def warm_start_sequence(graph: Graph, budget: int, *, time_limit: float = 0.0, i
 
 
 def staged_plan_sequence(graph: Graph, budget: int, *, deadline: float | None = None,
-                         seed: int = 0) -> list[int]:
+                         seed: int = 0) -> list[int] | None:
     """The ``staged-plan`` heuristic: :func:`warm_start_sequence` until ``deadline``, ruin and
     repair included on graphs of :data:`IMPROVE_FROM_NODES` nodes or more (where the solver
     cannot prove optimality fast); over the budget when no plan fits (a best effort).
@@ -505,7 +505,9 @@ def staged_plan_sequence(graph: Graph, budget: int, *, deadline: float | None = 
     >>> len(staged_plan_sequence(g, no_remat_peak(g) - 1024)) > g.n
     True
     """
-    left = 0.0 if deadline is None else max(0.0, deadline - time.perf_counter())
+    left = 0.0 if deadline is None else deadline - time.perf_counter()
+    if deadline is not None and left <= 0:
+        return None  # no time at all (without a deadline: the first greedy variant, whole)
     return warm_start_sequence(graph, budget, time_limit=left, improve=graph.n >= IMPROVE_FROM_NODES,
                                seed=seed)[0]
 
