@@ -69,16 +69,23 @@ class Graph:
             object.__setattr__(self, "labels", (None,) * n)
         if not self.recomputable:
             object.__setattr__(self, "recomputable", (True,) * n)
-        succs: list[list[int]] = [[] for _ in range(n)]
-        for v, ps in enumerate(self.preds):
-            if ps and max(ps) >= v:
-                u = next(u for u in ps if not u < v)
-                raise GraphError(f"graph {self.name!r}: edge {self.ids[u]} -> {self.ids[v]} "
-                                 "goes against the node order")
-            for u in ps:
-                succs[u].append(v)
-        object.__setattr__(self, "succs", tuple(map(tuple, succs)))
+        # The edges as arrays, sorted by source for the successor lists (numpy: sequential memory, not
+        # n growing lists), kept for the memory model (see _edge_arrays).
+        counts = np.fromiter(map(len, self.preds), dtype=np.int64, count=n)
+        src = np.fromiter(itertools.chain.from_iterable(self.preds), dtype=np.int64, count=int(counts.sum()))
+        dst = np.repeat(np.arange(n, dtype=np.int64), counts)
+        wrong = (src >= dst) | (src < 0)
+        if wrong.any():
+            k = int(wrong.argmax())  # the first, by target then as listed
+            u, v = int(src[k]), int(dst[k])
+            if u < 0:
+                raise GraphError(f"graph {self.name!r}: node {self.ids[v]} has an input index {u} < 0")
+            raise GraphError(f"graph {self.name!r}: edge {self.ids[u]} -> {self.ids[v]} goes against the node order")
+        by_source = dst[np.argsort(src, kind="stable")].tolist()
+        bounds = np.concatenate(([0], np.cumsum(np.bincount(src, minlength=n)))).tolist()
+        object.__setattr__(self, "succs", tuple(tuple(by_source[a:b]) for a, b in zip(bounds, bounds[1:])))
         object.__setattr__(self, "index", dict(zip(self.ids, range(n))))
+        self.__dict__["_edges_np"] = (src, dst)
 
     # ------------------------------------------------------------------ views
     @property

@@ -138,8 +138,10 @@ def same(a: Any, b: Any) -> bool:
 # ---------------------------------------------------------------------------------------------------
 # The implementations replaced (remat/graph.py, remat/schedule.py, remat/verify.py before this change).
 def old_construct(g: Graph) -> Graph:
-    """The old constructor's work: the same Graph, then succs and index built the old way."""
-    new = construct(g)
+    """The old constructor: the fields set, then succs and index built the old way."""
+    new = object.__new__(Graph)
+    for f in ("name", "ids", "cost", "mem", "preds", "labels", "recomputable", "fixed_order"):
+        object.__setattr__(new, f, getattr(g, f))
     n = len(g.ids)
     succs: list[list[int]] = [[] for _ in range(n)]
     for v, ps in enumerate(g.preds):
