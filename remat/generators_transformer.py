@@ -131,7 +131,7 @@ def transformer(layers: int = 4, d: int = 256, heads: int = 4, seq: int = 512, b
                             ("attention_flops", attention_flops, 0)):
         if isinstance(val, bool) or not isinstance(val, int) or val < low:
             raise GraphError(f"transformer: {label} must be an integer >= {low}, got {val!r}")
-    if dtype_bytes not in (2, 4) or isinstance(dtype_bytes, bool):
+    if type(dtype_bytes) is not int or dtype_bytes not in (2, 4):
         raise GraphError(f"transformer: dtype_bytes must be 4 (fp32) or 2 (bf16, fp16), got {dtype_bytes!r}")
     if attention_flops > 1:
         raise GraphError(f"transformer: attention_flops must be 0 or 1, got {attention_flops!r}")
