@@ -145,7 +145,8 @@ def test_from_spec_builds_the_named_generator(spec, n):
 
 @pytest.mark.parametrize("spec", ["nope:n=3", "linear:depth", "linear:depth=x", "linear:wings=3",
                                   "random_layered:n=3", "transformer:d=100,heads=3", "transformer:layers=-1",
-                                  "transformer:dtype_bytes=3", "transformer:dtype_bytes=2.0", "transformer:attention_flops=2"])
+                                  "transformer:dtype_bytes=3", "transformer:dtype_bytes=2.0",
+                                  "transformer:attention_flops=2"])
 def test_from_spec_bad_input_is_a_one_line_graph_error(spec):
     with pytest.raises(GraphError) as info:
         from_spec(spec)
