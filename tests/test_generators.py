@@ -253,3 +253,18 @@ def test_transformer_matches_the_torch_extraction_of_the_same_decoder(dtype):
     assert generated.total_cost == extracted.total_cost
     assert generated.cost == extracted.cost and generated.mem == extracted.mem
     assert generated.preds == extracted.preds and generated.recomputable == extracted.recomputable
+
+
+def test_the_scale_grid_has_the_sizes_it_promises():
+    """benchmarks/grids/scale.toml: transformers of about 1k, 10k, 30k and 100k nodes, random layered graphs of
+    5k and 20k, at 90, 70 and 50% (issue 19)."""
+    from pathlib import Path
+
+    from remat.bench.spec import load_grid
+
+    grid = load_grid(Path(__file__).resolve().parents[1] / "benchmarks" / "grids" / "scale.toml")
+    assert grid.budgets == ("90%", "70%", "50%")
+    sizes = [from_spec(spec).n for spec in grid.graphs if spec.startswith("transformer:")]
+    assert [round(n, -3) for n in sizes] == [1000, 10000, 30000, 100000]
+    assert [spec for spec in grid.graphs if spec.startswith("random_layered:")] == [
+        "random_layered:n=5000,seed=0", "random_layered:n=20000,seed=0"]
