@@ -6,8 +6,12 @@
 * :func:`linear` and :func:`unet`: Checkmate-style training graphs of any depth;
 * :func:`random_layered`: random layered DAGs of the family the Moccasin
   paper benchmarks on (Gagrani et al. 2022, Appendix A), seeded;
+* :func:`transformer`: the op-level training graph of a decoder-only
+  transformer, node for node what ``remat extract --consume-grads`` gives
+  for one built from ``torch.nn`` (see its docstring);
 * :func:`from_spec`: any of these from a short text spec, as ``remat bench``
-  takes them (``random_layered:n=500,seed=1``, ``unet:depth=4``).
+  takes them (``random_layered:n=500,seed=1``, ``unet:depth=4``,
+  ``transformer:layers=160,d=1024,seq=2048``).
 
 >>> g = unet(depth=2)
 >>> g.n, g.num_edges
@@ -22,6 +26,7 @@ from typing import Any, Callable, Sequence
 
 from remat.errors import GraphError
 from remat.graph import Graph
+from remat.generators_transformer import transformer
 
 
 def training_graph(name: str, forward: Sequence[tuple[str, int, int, Sequence[str]]],
@@ -212,7 +217,8 @@ def _random_topological_order(preds: dict[int, set[int]], rng: random.Random) ->
     return sequence
 
 
-GENERATORS: dict[str, Callable[..., Graph]] = {"random_layered": random_layered, "unet": unet, "linear": linear}
+GENERATORS: dict[str, Callable[..., Graph]] = {"random_layered": random_layered, "unet": unet, "linear": linear,
+                                               "transformer": transformer}
 
 
 def from_spec(spec: str) -> Graph:

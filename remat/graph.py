@@ -21,6 +21,8 @@ Three JSON dialects are read and detected automatically (see
 
 from __future__ import annotations
 
+import heapq
+import itertools
 import json
 import math
 from dataclasses import dataclass, field
@@ -29,6 +31,7 @@ from pathlib import Path
 from typing import Any, Iterable, Mapping, Sequence
 
 import networkx as nx
+import numpy as np
 
 from remat.errors import GraphError
 
@@ -66,15 +69,23 @@ class Graph:
             object.__setattr__(self, "labels", (None,) * n)
         if not self.recomputable:
             object.__setattr__(self, "recomputable", (True,) * n)
-        succs: list[list[int]] = [[] for _ in range(n)]
-        for v, ps in enumerate(self.preds):
-            for u in ps:
-                if not u < v:
-                    raise GraphError(f"graph {self.name!r}: edge {self.ids[u]} -> {self.ids[v]} "
-                                     "goes against the node order")
-                succs[u].append(v)
-        object.__setattr__(self, "succs", tuple(tuple(s) for s in succs))
-        object.__setattr__(self, "index", {v: i for i, v in enumerate(self.ids)})
+        # The edges as arrays, sorted by source for the successor lists (numpy: sequential memory, not
+        # n growing lists), kept for the memory model (see _edge_arrays).
+        counts = np.fromiter(map(len, self.preds), dtype=np.int64, count=n)
+        src = np.fromiter(itertools.chain.from_iterable(self.preds), dtype=np.int64, count=int(counts.sum()))
+        dst = np.repeat(np.arange(n, dtype=np.int64), counts)
+        wrong = (src >= dst) | (src < 0)
+        if wrong.any():
+            k = int(wrong.argmax())  # the first, by target then as listed
+            u, v = int(src[k]), int(dst[k])
+            if u < 0:
+                raise GraphError(f"graph {self.name!r}: node {self.ids[v]} has an input index {u} < 0")
+            raise GraphError(f"graph {self.name!r}: edge {self.ids[u]} -> {self.ids[v]} goes against the node order")
+        by_source = dst[np.argsort(src, kind="stable")].tolist()
+        bounds = np.concatenate(([0], np.cumsum(np.bincount(src, minlength=n)))).tolist()
+        object.__setattr__(self, "succs", tuple(tuple(by_source[a:b]) for a, b in zip(bounds, bounds[1:])))
+        object.__setattr__(self, "index", dict(zip(self.ids, range(n))))
+        self.__dict__["_edges_np"] = (src, dst)
 
     # ------------------------------------------------------------------ views
     @property
@@ -177,6 +188,11 @@ class Graph:
 
 # ---------------------------------------------------------------- validation
 def _num(node: str, fieldname: str, value: Any, *, integer: bool) -> Number:
+    kind = type(value)
+    if kind is int and value >= 0:  # the common cases first; anything else takes the checks below
+        return value
+    if kind is float and value >= 0 and math.isfinite(value) and (not integer or value.is_integer()):
+        return int(value) if integer else value
     where = f"node {node!r}: field {fieldname!r}"
     if isinstance(value, bool) or not isinstance(value, Real):
         raise GraphError(f"{where} must be a number, got {value!r}")
@@ -203,6 +219,8 @@ def _build(*, name: str, nodes: list[tuple[Any, dict[str, Any]]], edges: list[tu
     """Validate raw nodes ``(id, {"cost", "mem", "name", "recomputable"})``, edges and the order.
 
     ``fields`` maps ``cost`` and ``mem`` to the input's own field names, for error messages.
+    Linear in nodes + edges (a repeated edge counts once), except the default order, which takes
+    ``log n`` more: of the nodes ready at each point, the one given first comes first.
     """
     fields = fields or {"cost": "cost", "mem": "mem"}
     if not isinstance(fixed_order, bool):
@@ -210,64 +228,119 @@ def _build(*, name: str, nodes: list[tuple[Any, dict[str, Any]]], edges: list[tu
     if not nodes:
         raise GraphError(f"graph {name!r} is empty: it has no nodes")
     ids: list[str] = []
-    seen: set[str] = set()
-    attrs: dict[str, dict[str, Any]] = {}
+    position: dict[str, int] = {}  # id -> place in the input
+    costs: list[Number] = []
+    mems: list[int] = []
+    labels: list[str | None] = []
+    recs: list[bool] = []
     for raw_id, a in nodes:
         vid = str(raw_id)
-        if vid in seen:
+        if vid in position:
             raise GraphError(f"duplicate node id {vid!r}")
-        seen.add(vid)
+        position[vid] = len(ids)
         for key in ("cost", "mem"):
             if a[key] is MISSING:
                 raise GraphError(f"node {vid!r}: missing field {fields[key]!r}")
-        cost = _num(vid, fields["cost"], a["cost"], integer=False)
-        mem = _num(vid, fields["mem"], a["mem"], integer=True)
+        costs.append(_num(vid, fields["cost"], a["cost"], integer=False))
+        mems.append(_num(vid, fields["mem"], a["mem"], integer=True))
         rec = a.get("recomputable", True)
         if not isinstance(rec, bool):
             raise GraphError(f"node {vid!r}: field 'recomputable' must be true or false, got {rec!r}")
         label = a.get("name")
-        attrs[vid] = {"cost": cost, "mem": mem, "name": None if label is None else str(label), "rec": rec}
+        labels.append(None if label is None else str(label))
+        recs.append(rec)
         ids.append(vid)
-    g = nx.DiGraph()
-    g.add_nodes_from(ids)
+    n = len(ids)
+    succ: list[list[int]] = [[] for _ in range(n)]  # by input position, in the order edges first appear
+    seen_edges: set[int] = set()
     for raw_u, raw_v in edges:
         u, v = str(raw_u), str(raw_v)
-        for end in (u, v):
-            if end not in seen:
-                raise GraphError(f"edge {u} -> {v}: unknown node {end!r}")
-        if u == v:
+        iu, iv = position.get(u), position.get(v)
+        if iu is None or iv is None:
+            raise GraphError(f"edge {u} -> {v}: unknown node {u if iu is None else v!r}")
+        if iu == iv:
             raise GraphError(f"self-loop on node {u!r}")
-        g.add_edge(u, v)
-    try:
-        cycle = nx.find_cycle(g)
-    except nx.NetworkXNoCycle:
-        cycle = None
-    if cycle:
-        path = [e[0] for e in cycle] + [cycle[0][0]]
-        raise GraphError(f"graph {name!r} has a cycle: {' -> '.join(path)}")
+        key = iu * n + iv
+        if key not in seen_edges:
+            seen_edges.add(key)
+            succ[iu].append(iv)
+    topo_positions = _topological_positions(name, ids, succ)
     if order is None:
-        position = {v: i for i, v in enumerate(ids)}
-        topo = list(nx.lexicographical_topological_sort(g, key=position.__getitem__))
+        topo = topo_positions
     else:
-        topo = [str(v) for v in order]
-        if len(topo) != len(set(topo)):
+        topo_ids = [str(v) for v in order]
+        if len(topo_ids) != len(set(topo_ids)):
             raise GraphError("order lists a node twice")
-        missing = seen - set(topo)
-        extra = set(topo) - seen
+        extra = set(topo_ids) - position.keys()
         if extra:
             raise GraphError(f"order names unknown node {sorted(extra)[0]!r}")
-        if missing:
+        if len(topo_ids) != n:
+            missing = position.keys() - set(topo_ids)
             raise GraphError(f"order does not list node {sorted(missing)[0]!r}")
-        pos = {v: i for i, v in enumerate(topo)}
-        for u, v in g.edges():
-            if pos[u] > pos[v]:
-                raise GraphError(f"order is not a topological order: {v!r} comes before its input {u!r}")
-    index = {v: i for i, v in enumerate(topo)}
-    preds = tuple(tuple(sorted(index[u] for u in g.predecessors(v))) for v in topo)
-    return Graph(name=name, ids=tuple(topo), cost=tuple(attrs[v]["cost"] for v in topo),
-                 mem=tuple(attrs[v]["mem"] for v in topo), preds=preds,
-                 labels=tuple(attrs[v]["name"] for v in topo),
-                 recomputable=tuple(attrs[v]["rec"] for v in topo), fixed_order=fixed_order)
+        topo = [position[v] for v in topo_ids]
+        place = [0] * n
+        for i, p in enumerate(topo):
+            place[p] = i
+        for iu in range(n):
+            for iv in succ[iu]:
+                if place[iu] > place[iv]:
+                    raise GraphError(f"order is not a topological order: {ids[iv]!r} comes before "
+                                     f"its input {ids[iu]!r}")
+    new_index = [0] * n
+    for i, p in enumerate(topo):
+        new_index[p] = i
+    preds: list[list[int]] = [[] for _ in range(n)]
+    for iu in range(n):
+        for iv in succ[iu]:
+            preds[new_index[iv]].append(new_index[iu])
+    return Graph(name=name, ids=tuple(ids[p] for p in topo), cost=tuple(costs[p] for p in topo),
+                 mem=tuple(mems[p] for p in topo), preds=tuple(tuple(sorted(ps)) for ps in preds),
+                 labels=tuple(labels[p] for p in topo), recomputable=tuple(recs[p] for p in topo),
+                 fixed_order=fixed_order)
+
+
+def _topological_positions(name: str, ids: Sequence[str], succ: Sequence[Sequence[int]]) -> list[int]:
+    """Kahn's algorithm, the ready node given first first; raises GraphError naming a cycle if there is one."""
+    n = len(ids)
+    waiting = [0] * n
+    for vs in succ:
+        for v in vs:
+            waiting[v] += 1
+    ready = [v for v in range(n) if not waiting[v]]  # sorted: a valid heap
+    topo: list[int] = []
+    while ready:
+        u = heapq.heappop(ready)
+        topo.append(u)
+        for v in succ[u]:
+            waiting[v] -= 1
+            if not waiting[v]:
+                heapq.heappush(ready, v)
+    if len(topo) < n:
+        raise GraphError(f"graph {name!r} has a cycle: {' -> '.join(ids[v] for v in _a_cycle(succ, waiting))}")
+    return topo
+
+
+def _a_cycle(succ: Sequence[Sequence[int]], waiting: Sequence[int]) -> list[int]:
+    """A cycle among the nodes Kahn's algorithm left (``waiting[v] > 0``), closed: ``[a, ..., a]``.
+
+    Each left node has an input among the left nodes, so walking from input to input repeats a node.
+    """
+    inputs: dict[int, int] = {}
+    for u, vs in enumerate(succ):
+        if waiting[u]:
+            for v in vs:
+                if waiting[v]:
+                    inputs.setdefault(v, u)
+    walk, at = [], min(inputs)
+    seen: dict[int, int] = {}
+    while at not in seen:
+        seen[at] = len(walk)
+        walk.append(at)
+        at = inputs[at]
+    cycle = walk[seen[at]:][::-1]  # the walk went against the edges
+    first = cycle.index(min(cycle))
+    cycle = cycle[first:] + cycle[:first]
+    return cycle + cycle[:1]
 
 
 # ------------------------------------------------------------------- loading
@@ -278,11 +351,15 @@ DIALECT_FIELDS = {
 }
 
 
+def _is_mapping(x: Any) -> bool:
+    return type(x) is dict or isinstance(x, Mapping)  # the check against the ABC is slow: parsed JSON is dicts
+
+
 def detect_dialect(data: Mapping[str, Any]) -> str:
     """Name the dialect of a parsed graph JSON object (see module docstring)."""
     keys: set[str] = set()
     for node in data.get("nodes", []):
-        if isinstance(node, Mapping):
+        if _is_mapping(node):
             keys.update(node)
     if keys & {"cost_cpu", "cost_ram"}:
         return "checkmate"
@@ -313,7 +390,7 @@ def graph_from_json(data: Any, *, source: str = "<json>") -> Graph:
     f = DIALECT_FIELDS[dialect]
     nodes = []
     for k, node in enumerate(nodes_raw):
-        if not isinstance(node, Mapping):
+        if not _is_mapping(node):
             raise GraphError(f"{source}: node #{k} must be an object")
         if f["id"] not in node:
             raise GraphError(f"node #{k}: missing field {f['id']!r}")
@@ -326,9 +403,9 @@ def graph_from_json(data: Any, *, source: str = "<json>") -> Graph:
         nodes.append((vid, attrs))
     edges = []
     for k, link in enumerate(links):
-        if isinstance(link, Mapping) and "source" in link and "target" in link:
+        if _is_mapping(link) and "source" in link and "target" in link:
             edges.append((link["source"], link["target"]))
-        elif isinstance(link, Mapping) and "0" in link and "1" in link:
+        elif _is_mapping(link) and "0" in link and "1" in link:
             edges.append((link["0"], link["1"]))
         else:
             raise GraphError(f"{source}: link #{k} needs 'source' and 'target' (or '0' and '1')")
@@ -382,6 +459,9 @@ def no_remat_profile(graph: Graph, order: Sequence[int] | None = None) -> list[i
     """Memory while each node computes, each once, in ``order`` (default the graph's): the memory
     model of :func:`no_remat_peak`, step by step.
 
+    ``order`` lists distinct node indices, with every input of a listed node listed before it.
+    Linear in nodes + edges (numpy).
+
     >>> g = Graph.from_edges([(0, 1), (0, 2), (1, 2)], cost={0: 1, 1: 1, 2: 1}, mem={0: 5, 1: 7, 2: 3})
     >>> no_remat_profile(g)
     [5, 12, 15]
@@ -389,23 +469,78 @@ def no_remat_profile(graph: Graph, order: Sequence[int] | None = None) -> list[i
     >>> no_remat_profile(h, [2, 0, 1])  # node 2, read by nobody, is freed right after it computes
     [100, 5, 12]
     """
-    seq = list(range(graph.n)) if order is None else list(order)
-    pos = {v: i for i, v in enumerate(seq)}
-    last_use = dict(pos)  # node -> position of its last use
-    for v in seq:
-        for u in graph.preds[v]:
-            last_use[u] = max(last_use[u], pos[v])
-    live = 0
-    profile = []
-    dies_at: dict[int, int] = {}
-    for i, v in enumerate(seq):
-        live += graph.mem[v]
-        profile.append(live)
-        dies_at[last_use[v]] = dies_at.get(last_use[v], 0) + graph.mem[v]
-        live -= dies_at.pop(i, 0)
-    return profile
+    src, dst = _edge_arrays(graph)
+    mem = _mem_array(graph)
+    if order is None:
+        seq = np.arange(graph.n)
+    else:
+        seq = np.asarray(order, dtype=np.int64).reshape(-1)
+        if seq.size and (seq.min() < 0 or seq.max() >= graph.n):
+            raise ValueError(f"order names a node index outside 0..{graph.n - 1}")
+    k = seq.size
+    pos = np.full(graph.n, -1, dtype=np.int64)
+    pos[seq] = np.arange(k)
+    if k and (pos[seq] != np.arange(k)).any():
+        raise ValueError("order lists a node twice")
+    read = pos[dst] >= 0  # edges into the listed nodes
+    if (pos[src[read]] < 0).any() or (pos[src[read]] > pos[dst[read]]).any():
+        raise ValueError("order lists a node before (or without) one of its inputs")
+    last = pos.copy()  # node -> position of its last use
+    np.maximum.at(last, src[read], pos[dst[read]])
+    sizes = mem[seq]
+    dies = np.zeros(k + 1, dtype=sizes.dtype)  # bytes freed right after each position
+    np.add.at(dies, last[seq], sizes)
+    freed_before = np.concatenate((np.zeros(1, dtype=sizes.dtype), np.cumsum(dies[:-1])))[:k]
+    return (np.cumsum(sizes) - freed_before).tolist()
 
 
 def min_budget(graph: Graph) -> int:
-    """The smallest budget any schedule can fit: max over v of mem(v) plus its inputs' mems."""
-    return max(graph.mem[v] + sum(graph.mem[u] for u in graph.preds[v]) for v in range(graph.n))
+    """The smallest budget any schedule can fit: max over v of mem(v) plus its inputs' mems.
+
+    >>> g = Graph.from_edges([(0, 2), (1, 2)], cost={0: 1, 1: 1, 2: 1}, mem={0: 5, 1: 7, 2: 3})
+    >>> min_budget(g)
+    15
+    """
+    src, dst = _edge_arrays(graph)
+    mem = _mem_array(graph)
+    need = mem.copy()
+    np.add.at(need, dst, mem[src])
+    return int(need.max())
+
+
+def _edge_arrays(graph: Graph) -> tuple[np.ndarray, np.ndarray]:
+    """Sources and targets of every edge, as int64 arrays, by target then as in ``graph.preds`` (cached on the
+    graph: a frozen dataclass keeps no such field, so they live in its ``__dict__``, outside equality)."""
+    cached = graph.__dict__.get("_edges_np")
+    if cached is None:
+        counts = np.fromiter((len(ps) for ps in graph.preds), dtype=np.int64, count=graph.n)
+        dst = np.repeat(np.arange(graph.n, dtype=np.int64), counts)
+        src = np.fromiter(itertools.chain.from_iterable(graph.preds), dtype=np.int64, count=int(counts.sum()))
+        cached = graph.__dict__["_edges_np"] = (src, dst)
+    return cached
+
+
+def pred_csr(graph: Graph) -> tuple[np.ndarray, np.ndarray]:
+    """The inputs of every node as two int64 arrays (compressed rows, cached on the graph): the inputs of
+    node ``v`` are ``inputs[indptr[v]:indptr[v + 1]]``, in the order of ``graph.preds[v]``.
+
+    >>> g = Graph.from_edges([(0, 2), (1, 2)], cost={0: 1, 1: 1, 2: 1}, mem={0: 5, 1: 7, 2: 3})
+    >>> indptr, inputs = pred_csr(g)
+    >>> indptr.tolist(), inputs.tolist()
+    ([0, 0, 0, 2], [0, 1])
+    """
+    src, _ = _edge_arrays(graph)
+    cached = graph.__dict__.get("_indptr_np")
+    if cached is None:
+        counts = np.fromiter((len(ps) for ps in graph.preds), dtype=np.int64, count=graph.n)
+        cached = graph.__dict__["_indptr_np"] = np.concatenate((np.zeros(1, dtype=np.int64), np.cumsum(counts)))
+    return cached, src
+
+
+def _mem_array(graph: Graph) -> np.ndarray:
+    """Node sizes as int64, or as Python ints (dtype object) when their sum could overflow int64."""
+    cached = graph.__dict__.get("_mem_np")
+    if cached is None:
+        exact = sum(graph.mem) < 2**62
+        cached = graph.__dict__["_mem_np"] = np.array(graph.mem, dtype=np.int64 if exact else object)
+    return cached

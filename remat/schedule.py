@@ -18,7 +18,9 @@ from pathlib import Path
 from typing import Any, Iterable, Sequence
 
 from remat.errors import ScheduleFormatError
-from remat.graph import Graph
+import numpy as np
+
+from remat.graph import Graph, pred_csr
 
 FORMAT = "remat-schedule/1"
 STATUSES = ("optimal", "feasible")
@@ -102,21 +104,43 @@ def schedule_from_computes(graph: Graph, computes: Sequence[int], **claims: Any)
     >>> [(s.op, s.node) for s in schedule_from_computes(g, [0, 1, 2]).steps]
     [('compute', '0'), ('compute', '1'), ('free', '0'), ('compute', '2'), ('free', '1'), ('free', '2')]
     """
-    latest: dict[int, int] = {}  # node -> position of its latest computation
-    last_read = list(range(len(computes)))  # position of a computation -> last position reading it
-    for pos, v in enumerate(computes):
-        for u in graph.preds[v]:
-            if u in latest:
-                last_read[latest[u]] = pos
-        latest[v] = pos
-    frees_after: dict[int, list[int]] = {}
-    for pos, v in enumerate(computes):
-        frees_after.setdefault(last_read[pos], []).append(v)
-    steps: list[Step] = []
-    for pos, v in enumerate(computes):
-        steps.append(Step("compute", graph.ids[v]))
-        steps.extend(Step("free", graph.ids[u]) for u in sorted(frees_after.get(pos, ())))
-    return Schedule(graph=graph.name, steps=tuple(steps), **claims)
+    n, positions = graph.n, np.asarray(computes, dtype=np.int64).reshape(-1)
+    size = positions.size
+    if size and (positions.min() < 0 or positions.max() >= n):
+        bad = positions[(positions < 0) | (positions >= n)][0]
+        raise IndexError(f"compute sequence names node index {bad}; graph {graph.name!r} has {n} nodes")
+    # Every (reader position, input) pair, vectorised: the inputs of the node computed at each position.
+    indptr, inputs = pred_csr(graph)
+    counts = indptr[positions + 1] - indptr[positions]
+    reader = np.repeat(np.arange(size), counts)
+    first = np.repeat(indptr[positions] - (np.cumsum(counts) - counts), counts)
+    read = inputs[first + np.arange(reader.size)]
+    # The computation each pair reads is the input's latest one before the reader: the last
+    # (node, position) key below the pair's in the sorted keys of all computations.
+    by_node = np.lexsort((np.arange(size), positions))
+    keys = positions[by_node] * size + by_node
+    found = np.searchsorted(keys, read * size + reader) - 1
+    hit = found >= 0
+    hit[hit] = positions[by_node[found[hit]]] == read[hit]  # an input never computed before is read from nowhere
+    last_read = np.arange(size)  # position of a computation -> last position reading it
+    np.maximum.at(last_read, by_node[found[hit]], reader[hit])
+    # Steps: each compute at its position, then the frees after it, by node index.
+    at = np.concatenate((np.arange(size), last_read))
+    kind = np.repeat(np.array([0, 1], dtype=np.int64), size)  # 0 compute, 1 free
+    node = np.concatenate((positions, positions))
+    events = np.lexsort((node, kind, at))
+    table = _step_table(graph)
+    steps = tuple(map(table.__getitem__, (2 * node[events] + kind[events]).tolist()))
+    return Schedule(graph=graph.name, steps=steps, **claims)
+
+
+def _step_table(graph: Graph) -> list[Step]:
+    """``compute v`` at ``2 v`` and ``free v`` at ``2 v + 1``: steps are immutable, so one object per node and op
+    serves every schedule of the graph (cached on it, outside its equality, like the arrays of remat.graph)."""
+    table = graph.__dict__.get("_step_table")
+    if table is None:
+        table = graph.__dict__["_step_table"] = [Step(op, v) for v in graph.ids for op in ("compute", "free")]
+    return table
 
 
 def no_remat_schedule(graph: Graph, order: Iterable[int] | None = None) -> Schedule:

@@ -79,14 +79,15 @@ def verify(graph: Graph, schedule: Schedule, budget: int | None = None) -> Repor
     peak = 0
     cost: float | int = 0
     profile = []
+    lookup, preds, mem = graph.index.get, graph.preds, graph.mem  # local names: this loop runs once a step
     for k, step in enumerate(schedule.steps):
-        v = graph.index.get(step.node)
+        v = lookup(step.node)
         if v is None:
             violations.append(Violation(k, UNKNOWN_NODE, f"node {step.node!r} is not in graph {graph.name!r}"))
             profile.append(memory)
             continue
         if step.op == "compute":
-            for u in graph.preds[v]:
+            for u in preds[v]:
                 if not resident[u]:
                     violations.append(Violation(k, MISSING_INPUT,
                                                 f"compute {step.node!r} needs input {graph.ids[u]!r}, "
@@ -95,7 +96,7 @@ def verify(graph: Graph, schedule: Schedule, budget: int | None = None) -> Repor
                 violations.append(Violation(k, ALREADY_RESIDENT, f"compute {step.node!r} while it is already resident"))
             else:
                 resident[v] = True
-                memory += graph.mem[v]
+                memory += mem[v]
             if computed[v] and not graph.recomputable[v]:
                 violations.append(Violation(k, NOT_RECOMPUTABLE, f"node {step.node!r} may be computed only once"))
             computed[v] += 1
@@ -110,7 +111,7 @@ def verify(graph: Graph, schedule: Schedule, budget: int | None = None) -> Repor
                 violations.append(Violation(k, NOT_RESIDENT, f"free {step.node!r} while it is not resident"))
             else:
                 resident[v] = False
-                memory -= graph.mem[v]
+                memory -= mem[v]
         else:
             violations.append(Violation(k, BAD_OP, f"unknown op {step.op!r}"))
         profile.append(memory)

@@ -12,7 +12,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from remat.errors import GraphError
-from remat.generators import from_spec, linear, random_layered, training_graph, unet
+from remat.generators import from_spec, linear, random_layered, training_graph, transformer, unet
 from remat.graph import load_graph, no_remat_peak
 
 from tests.paper import paper_graph_path
@@ -137,14 +137,134 @@ def test_training_graph_rejects_nothing_valid_and_keeps_order():
 
 
 @pytest.mark.parametrize("spec, n", [("linear:depth=3", 7), ("unet:depth=2", 11), ("random_layered:n=40,seed=2", 40),
-                                     ("random_layered:n=40,edge_density=0.5", 40)])
+                                     ("random_layered:n=40,edge_density=0.5", 40),
+                                     ("transformer:layers=3,d=64,heads=4,seq=8,vocab=50", 3 * 71 + 31)])
 def test_from_spec_builds_the_named_generator(spec, n):
     assert from_spec(spec).n == n
 
 
 @pytest.mark.parametrize("spec", ["nope:n=3", "linear:depth", "linear:depth=x", "linear:wings=3",
-                                  "random_layered:n=3"])
+                                  "random_layered:n=3", "transformer:d=100,heads=3", "transformer:layers=-1",
+                                  "transformer:dtype_bytes=3", "transformer:dtype_bytes=2.0",
+                                  "transformer:attention_flops=2"])
 def test_from_spec_bad_input_is_a_one_line_graph_error(spec):
     with pytest.raises(GraphError) as info:
         from_spec(spec)
     assert "\n" not in str(info.value)
+
+
+# ------------------------------------------------------------------ transformer
+def test_transformer_has_71_nodes_and_114_edges_per_layer_and_the_issue_scale():
+    small = [transformer(layers=k, d=64, heads=4, seq=8, vocab=50) for k in (1, 2, 5)]
+    assert [g.n for g in small] == [71 * k + 31 for k in (1, 2, 5)]
+    assert [g.num_edges for g in small] == [114 * k + 41 for k in (1, 2, 5)]
+    half = [transformer(layers=k, d=64, heads=4, seq=8, vocab=50, dtype_bytes=2) for k in (1, 2, 5)]
+    assert [(g.n, g.num_edges) for g in half] == [(81 * k + 36, 124 * k + 46) for k in (1, 2, 5)]
+    big = from_spec("transformer:layers=160,d=1024,heads=16,seq=2048,batch=2,vocab=32000")
+    # the issue's extraction of this decoder: 11,392 nodes and 18,280 edges
+    assert big.n == pytest.approx(11392, rel=0.001) and big.num_edges == pytest.approx(18280, rel=0.001)
+
+
+@settings(max_examples=15, deadline=None)
+@given(layers=st.integers(0, 4), heads=st.sampled_from([1, 2, 4]), seq=st.integers(1, 16),
+       batch=st.integers(1, 3), vocab=st.integers(1, 70), ff=st.integers(1, 80),
+       dtype_bytes=st.sampled_from([2, 4]), attention_flops=st.integers(0, 1))
+def test_transformer_is_a_valid_training_graph(layers, heads, seq, batch, vocab, ff, dtype_bytes, attention_flops):
+    g = transformer(layers=layers, d=8 * heads, heads=heads, seq=seq, batch=batch, vocab=vocab, ff=ff,
+                    dtype_bytes=dtype_bytes, attention_flops=attention_flops)
+    assert len(g.index) == g.n == (71 * layers + 31 if dtype_bytes == 4 else 81 * layers + 36)  # ids unique
+    assert [g.ids[v] for v in range(g.n) if not g.preds[v]] == ["embed"]
+    sinks = {g.ids[v] for v in range(g.n) if not g.succs[v]}
+    # what has no reader: the output and every weight gradient (handed over)
+    assert sinks == {"output"} | {i for i in g.ids if "grad_w" in i}
+    assert sum(1 for i in g.ids if "grad_w" in i) == 7 * layers + 3  # 7 weights a layer; embedding, final norm, head
+    assert [g.ids[v] for v in range(g.n) if not g.recomputable[v]] == [
+        i for i in g.ids if "grad_w" in i or ".sdpa." in i or i == "output"]
+    assert all(c >= 0 for c in g.cost) and all(m >= 0 for m in g.mem)
+    assert no_remat_peak(g) <= sum(g.mem)
+
+
+def test_transformer_scales_sizes_with_the_dtype_and_costs_with_the_flops():
+    fp32, bf16 = transformer(layers=2, dtype_bytes=4, seq=64), transformer(layers=2, dtype_bytes=2, seq=64)
+    model = [i for i in fp32.ids if (".attn." in i or ".mlp." in i) and not i.endswith("sdpa.1")]
+    assert model and all(fp32.mem[fp32.index[i]] == 2 * bf16.mem[bf16.index[i]] for i in model)
+    fp32_inside = [i for i in fp32.ids if "norm." in i and not i.endswith(("out", "grad_in", "grad_acc", "grad_w"))]
+    assert fp32_inside and all(fp32.mem[fp32.index[i]] == bf16.mem[bf16.index[i]] for i in fp32_inside)
+    assert fp32.mem[fp32.index["L0.attn.sdpa.1"]] == bf16.mem[bf16.index["L0.attn.sdpa.1"]]  # the log-sum-exp
+    flops_only = transformer(layers=2, seq=64, byte_weight=0)
+    qkv = flops_only.index["L0.attn.qkv"]
+    assert flops_only.cost[qkv] == 2 * (2 * 64) * 256 * 3 * 256  # 2 x tokens x d x 3d
+    with_attn = transformer(layers=2, seq=64, byte_weight=0, attention_flops=1)
+    sdpa = with_attn.index["L1.attn.sdpa.0"]
+    assert flops_only.cost[sdpa] == 0 and with_attn.cost[sdpa] == 4 * 2 * 4 * 64 * 64 * 64
+
+
+@pytest.mark.parametrize("dtype", ["float32", "bfloat16"])
+def test_transformer_matches_the_torch_extraction_of_the_same_decoder(dtype):
+    """A Llama-style decoder from torch.nn, extracted as `remat extract --consume-grads` does, and the
+    generator's graph of the same shape: same node and edge counts, total size and no-remat peak (tolerance:
+    none, they agree exactly), and node for node the same costs, sizes, inputs and recomputability."""
+    torch = pytest.importorskip("torch")
+    from remat.frontends.torch import trace
+
+    nn, F = torch.nn, torch.nn.functional
+
+    class Layer(nn.Module):
+        def __init__(self, d, heads, ff):
+            super().__init__()
+            self.heads, self.attn_norm, self.mlp_norm = heads, nn.RMSNorm(d), nn.RMSNorm(d)
+            self.qkv, self.out = nn.Linear(d, 3 * d, bias=False), nn.Linear(d, d, bias=False)
+            self.gate, self.up = nn.Linear(d, ff, bias=False), nn.Linear(d, ff, bias=False)
+            self.down = nn.Linear(ff, d, bias=False)
+
+        def forward(self, x):
+            b, t, d = x.shape
+            q, k, v = (z.view(b, t, self.heads, d // self.heads).transpose(1, 2)
+                       for z in self.qkv(self.attn_norm(x)).split(d, dim=-1))
+            a = F.scaled_dot_product_attention(q, k, v, is_causal=True)
+            x = x + self.out(a.transpose(1, 2).reshape(b, t, d))
+            h = self.mlp_norm(x)
+            return x + self.down(F.silu(self.gate(h)) * self.up(h))
+
+    class Decoder(nn.Module):
+        def __init__(self, layers, d, heads, ff, vocab):
+            super().__init__()
+            self.embed = nn.Embedding(vocab, d)
+            self.layers = nn.ModuleList(Layer(d, heads, ff) for _ in range(layers))
+            self.norm, self.head = nn.RMSNorm(d), nn.Linear(d, vocab, bias=False)
+
+        def forward(self, tokens):
+            x = self.embed(tokens)
+            for layer in self.layers:
+                x = layer(x)
+            return self.head(self.norm(x))
+
+    shape = dict(layers=3, d=48, heads=6, ff=128, vocab=50, batch=3, seq=8)
+    torch.manual_seed(0)
+    model = Decoder(shape["layers"], shape["d"], shape["heads"], shape["ff"], shape["vocab"]).to(getattr(torch, dtype))
+    tokens = torch.randint(0, shape["vocab"], (shape["batch"], shape["seq"]))
+    targets = torch.randint(0, shape["vocab"], (shape["batch"], shape["seq"]))
+    extracted = trace(model, tokens, targets=(targets,), consume_grads=True,
+                      loss_fn=lambda out, y: F.cross_entropy(out.view(-1, shape["vocab"]), y.view(-1))).graph
+    generated = transformer(**shape, dtype_bytes=4 if dtype == "float32" else 2)
+    assert (generated.n, generated.num_edges) == (extracted.n, extracted.num_edges)
+    assert sum(generated.mem) == sum(extracted.mem)
+    assert no_remat_peak(generated) == no_remat_peak(extracted)
+    assert generated.total_cost == extracted.total_cost
+    assert generated.cost == extracted.cost and generated.mem == extracted.mem
+    assert generated.preds == extracted.preds and generated.recomputable == extracted.recomputable
+
+
+def test_the_scale_grid_has_the_sizes_it_promises():
+    """benchmarks/grids/scale.toml: transformers of about 1k, 10k, 30k and 100k nodes, random layered graphs of
+    5k and 20k, at 90, 70 and 50% (issue 19)."""
+    from pathlib import Path
+
+    from remat.bench.spec import load_grid
+
+    grid = load_grid(Path(__file__).resolve().parents[1] / "benchmarks" / "grids" / "scale.toml")
+    assert grid.budgets == ("90%", "70%", "50%")
+    sizes = [from_spec(spec).n for spec in grid.graphs if spec.startswith("transformer:")]
+    assert [round(n, -3) for n in sizes] == [1000, 10000, 30000, 100000]
+    assert [spec for spec in grid.graphs if spec.startswith("random_layered:")] == [
+        "random_layered:n=5000,seed=0", "random_layered:n=20000,seed=0"]

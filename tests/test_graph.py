@@ -157,3 +157,86 @@ def test_graph_is_immutable():
     g = graph_from_json(DIAMOND)
     with pytest.raises(AttributeError):
         g.name = "other"  # type: ignore[misc]
+
+
+# ------------------------------------------- the fast paths against straightforward references
+from hypothesis import given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+from remat.graph import no_remat_profile  # noqa: E402
+from remat.testing import graphs  # noqa: E402
+from tests.conftest import examples  # noqa: E402
+
+
+@settings(max_examples=examples(200))
+@given(st.data())
+def test_loading_agrees_with_networkx_on_any_edge_list(data):
+    """Random edge lists (repeats, cycles, self-loops, unknown ends allowed) with and without an order: the
+    loader builds what networkx's lexicographic topological sort gives, or names the problem networkx sees."""
+    n = data.draw(st.integers(1, 7))
+    names = [f"v{i}" for i in data.draw(st.permutations(range(n)))]
+    bad_ends = data.draw(st.booleans())  # half the lists may name an unknown node or a self-loop
+    pairs = st.tuples(st.sampled_from(names + ["zz"] * bad_ends), st.sampled_from(names))
+    links = data.draw(st.lists(pairs.filter(lambda e: bad_ends or e[0] != e[1]), max_size=12))
+    order = data.draw(st.none() | st.permutations(names))
+    doc = ours([node(v, cost=i, mem=i + 1) for i, v in enumerate(names)],
+               [{"source": u, "target": v} for u, v in links], **({} if order is None else {"order": order}))
+    ref = nx.DiGraph()
+    ref.add_nodes_from(names)
+    ref.add_edges_from(links)
+    if "zz" in ref or any(u == v for u, v in links):
+        assert "unknown node" in err(doc) or "self-loop" in err(doc)
+        return
+    if not nx.is_directed_acyclic_graph(ref):
+        msg = err(doc)
+        named = msg.split(": ", 1)[1].split(" -> ")
+        assert "has a cycle" in msg and named[0] == named[-1]
+        assert all(ref.has_edge(u, v) for u, v in zip(named, named[1:]))  # a real cycle
+        return
+    if order is not None and any(order.index(u) > order.index(v) for u, v in ref.edges):
+        assert "not a topological order" in err(doc)
+        return
+    g = graph_from_json(doc)
+    expect = order or list(nx.lexicographical_topological_sort(ref, key=names.index))
+    assert list(g.ids) == expect
+    assert {(g.ids[u], g.ids[v]) for u, v in g.edges} == set(ref.edges) and g.num_edges == ref.number_of_edges()
+    assert all(list(ps) == sorted(ps) for ps in g.preds)
+    assert [g.mem[g.index[v]] for v in names] == list(range(1, n + 1))
+
+
+def reference_profile(g: Graph, order) -> list[int]:
+    """Memory at each step, the plain way: v, its inputs and what was computed and is still read later."""
+    out = []
+    for i, v in enumerate(order):
+        done = set(order[:i + 1])
+        later = set(order[i + 1:])
+        out.append(sum(g.mem[u] for u in done
+                       if u == v or u in g.preds[v] or any(w in later for w in g.succs[u])))
+    return out
+
+
+@settings(max_examples=examples(100))
+@given(st.data())
+def test_memory_model_agrees_with_the_reference_in_any_topological_order(data):
+    g = data.draw(graphs(1, 8))
+    rank = data.draw(st.lists(st.floats(0, 1), min_size=g.n, max_size=g.n))
+    order: list[int] = []
+    while len(order) < g.n:  # a random topological order: of the ready nodes, the lowest rank first
+        ready = [v for v in range(g.n) if v not in order and set(g.preds[v]) <= set(order)]
+        order.append(min(ready, key=rank.__getitem__))
+    assert no_remat_profile(g, order) == reference_profile(g, order)
+    assert no_remat_peak(g, order) == max(reference_profile(g, order))
+    assert min_budget(g) == max(g.mem[v] + sum(g.mem[u] for u in g.preds[v]) for v in range(g.n))
+
+
+def test_memory_model_is_exact_beyond_int64():
+    big = 2**70
+    g = Graph.from_edges([(0, 1), (0, 2), (1, 2)], cost={0: 1, 1: 1, 2: 1}, mem={0: big, 1: 7, 2: 3})
+    assert no_remat_profile(g) == [big, big + 7, big + 10] and min_budget(g) == big + 10
+
+
+def test_memory_model_rejects_orders_it_cannot_measure():
+    g = graph_from_json(DIAMOND)
+    for bad in ([0, 0, 1, 2, 3], [1, 0, 2, 3], [0, 4, 1, 2]):
+        with pytest.raises(ValueError):
+            no_remat_profile(g, bad)

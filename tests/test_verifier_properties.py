@@ -14,7 +14,7 @@ from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
 from remat.graph import Graph
-from remat.schedule import Schedule, Step
+from remat.schedule import Schedule, Step, schedule_from_computes
 from remat.testing import enumerate_schedules, graphs, reference_replay, valid_schedules
 from remat.verify import (ALREADY_RESIDENT, BAD_OP, MISSING_INPUT, NEVER_COMPUTED, NOT_RECOMPUTABLE, NOT_RESIDENT,
                           OBJECTIVE_MISMATCH, OVER_BUDGET, PEAK_MISMATCH, UNKNOWN_NODE, verify)
@@ -194,3 +194,109 @@ def test_recomputing_a_non_recomputable_node_is_rejected(gs):
     steps = [x for x in s.steps if x.node != g.ids[v]]  # compute v once at the start, free it, compute it again
     mutated = [Step("compute", g.ids[v]), Step("free", g.ids[v]), Step("compute", g.ids[v]), *steps]
     assert at(NOT_RECOMPUTABLE, verify(frozen, with_steps(s, mutated))) == [2]
+
+
+# ------------------------------------------- the fast paths against straightforward references
+def reference_schedule_from_computes(g: Graph, computes) -> list[tuple[str, str]]:
+    """Earliest frees, the plain way: replay the computes, and free each computation right after its last
+    reader, a reader being a later compute of a successor that comes before the next computation of the node."""
+    steps: list[tuple[str, str]] = []
+    frees: dict[int, list[int]] = {}  # position -> computations (by node) freed right after it
+    for pos, v in enumerate(computes):
+        nxt = next((q for q in range(pos + 1, len(computes)) if computes[q] == v), len(computes))
+        readers = [q for q in range(pos + 1, nxt) if v in g.preds[computes[q]]]
+        frees.setdefault(max(readers, default=pos), []).append(v)
+    for pos, v in enumerate(computes):
+        steps.append(("compute", g.ids[v]))
+        steps.extend(("free", g.ids[u]) for u in sorted(frees.get(pos, [])))
+    return steps
+
+
+@st.composite
+def graph_and_computes(draw, max_nodes=7):
+    """A graph and any compute sequence of its node indices (inputs not always computed first)."""
+    g = draw(graphs(1, max_nodes, non_recomputable=True))
+    return g, draw(st.lists(st.integers(0, g.n - 1), max_size=3 * g.n))
+
+
+@settings(max_examples=examples(300))
+@given(graph_and_computes())
+def test_schedule_from_computes_agrees_with_the_reference_on_any_sequence(gc):
+    g, computes = gc
+    s = schedule_from_computes(g, computes)
+    assert [(x.op, x.node) for x in s.steps] == reference_schedule_from_computes(g, computes)
+
+
+@settings(max_examples=examples(100))
+@given(graph_and_computes())
+def test_schedule_from_computes_is_valid_exactly_when_the_sequence_can_run(gc):
+    """Inputs computed before each reader, each node computed, non-recomputable nodes once: then the verifier
+    accepts the built schedule, with the reference replay's cost and peak; otherwise it rejects it."""
+    g, computes = gc
+    s = schedule_from_computes(g, computes)
+    ref = reference_replay(g, [(x.op, g.index[x.node]) for x in s.steps])
+    seen: set[int] = set()
+    runs = True
+    for v in computes:
+        runs &= set(g.preds[v]) <= seen and (g.recomputable[v] or v not in seen)
+        seen.add(v)
+    runs &= len(seen) == g.n
+    r = verify(g, s)
+    assert r.valid == ref.valid == runs
+    if runs:
+        assert (r.peak_memory, r.total_cost) == (ref.peak, ref.cost)
+
+
+def reference_verify(g: Graph, s: Schedule, budget=None):
+    """Violations as (step, kind), peak, cost, computes and profile, by a second plain replay."""
+    budget = s.budget if budget is None else budget
+    out, resident, computed, memory, peak, cost, profile = [], set(), {}, 0, 0, 0, []
+    for k, step in enumerate(s.steps):
+        if step.node not in g.index:
+            out.append((k, UNKNOWN_NODE))
+        elif step.op == "compute":
+            v = g.index[step.node]
+            out += [(k, MISSING_INPUT) for u in g.preds[v] if u not in resident]
+            if v in resident:
+                out.append((k, ALREADY_RESIDENT))
+            resident.add(v)
+            memory = sum(g.mem[u] for u in resident)
+            if computed.get(v) and not g.recomputable[v]:
+                out.append((k, NOT_RECOMPUTABLE))
+            computed[v] = computed.get(v, 0) + 1
+            cost += g.cost[v]
+            peak = max(peak, memory)
+            if budget is not None and memory > budget:
+                out.append((k, OVER_BUDGET))
+        elif step.op == "free":
+            v = g.index[step.node]
+            if v not in resident:
+                out.append((k, NOT_RESIDENT))
+            resident.discard(v)
+            memory = sum(g.mem[u] for u in resident)
+        else:
+            out.append((k, BAD_OP))
+        profile.append(memory)
+    out += [(None, NEVER_COMPUTED) for v in range(g.n) if v not in computed]
+    if s.objective is not None and s.objective != cost:
+        out.append((None, OBJECTIVE_MISMATCH))
+    if s.peak_memory is not None and s.peak_memory != peak:
+        out.append((None, PEAK_MISMATCH))
+    return out, peak, cost, sum(computed.values()), profile
+
+
+@settings(max_examples=examples(200))
+@given(st.data())
+def test_verify_agrees_with_a_second_replay_on_every_violation(data):
+    g = data.draw(graphs(1, 5, non_recomputable=True, costs=st.integers(0, 50)))
+    ops = st.sampled_from(["compute", "free", "compute", "free", "drop"])
+    nodes = st.sampled_from([*g.ids, "ghost"])
+    steps = data.draw(st.lists(st.builds(Step, ops, nodes), max_size=3 * g.n))
+    claims = data.draw(st.fixed_dictionaries({}, optional={
+        "budget": st.integers(0, 2 * sum(g.mem)), "objective": st.integers(0, 200),
+        "peak_memory": st.integers(0, sum(g.mem))}))
+    s = Schedule(g.name, tuple(steps), **claims)
+    r = verify(g, s)
+    out, peak, cost, computes, profile = reference_verify(g, s)
+    assert [(x.step, x.kind) for x in r.violations] == out
+    assert (r.peak_memory, r.total_cost, r.computes, list(r.memory_profile)) == (peak, cost, computes, profile)
