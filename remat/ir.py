@@ -250,8 +250,8 @@ def paused_gc() -> Iterator[None]:
     """Pause Python's cyclic garbage collector while building many small objects.
 
     A model is millions of acyclic objects; the collector's full passes over
-    them made building grow faster than linearly in n + edges (x1.6 per
-    object from 250 to 5000 nodes). Reference counting still frees garbage.
+    them made building grow faster than linearly in n + edges. Reference
+    counting still frees garbage.
     """
     was = gc.isenabled()
     gc.disable()

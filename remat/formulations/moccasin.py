@@ -50,8 +50,8 @@ Implied cuts (option ``stage_cuts``, default on; they remove no schedule):
     free at least the excess ``size(s) + size(inputs) + size(all such u) -
     capacity`` (a covering row, added only where that excess is positive).
     They give CP-SAT's relaxation a bound above the trivial one on graphs
-    where the full search cannot close the gap (on generated 500-node graphs
-    at 90%: 0% -> 0.34% and 0.42% of TDI).
+    where the full search cannot close the gap (measured in the research log,
+    docs/research).
 
 >>> from remat.graph import Graph
 >>> g = Graph.from_edges([(0, 1), (1, 2)], cost={0: 1, 1: 1, 2: 1}, mem={0: 1, 1: 1, 2: 1})

@@ -4,9 +4,8 @@ Every schedule of that model (nodes first computed in the given order, stage
 ``s`` closed by the first computation of node ``s``, at most one
 recomputation per node) satisfies the rows below, so the relaxation's
 optimum, or any bound on it, bounds the model's optimum from below. It is
-small (no time, no intervals) and a MILP solver closes it where the full
-model's search cannot: on RL2 at 132,156 it proves the 0.904% optimum in
-seconds, against 120 s for CP-SAT on the full model.
+small (no time, no intervals) and a MILP solver often closes it where the
+full model's search cannot (docs/performance.md, "lower bound").
 
 Variables
     ``y[v, r]``: node ``v`` is recomputed in stage ``r``, for ``r = s + 1``

@@ -3,12 +3,13 @@
 The paper's model (and Checkmate's) computes every node for the first time in
 one fixed topological order, the graph's; recomputation then has to make up
 for whatever memory that order needs above the budget. The order itself is a
-lever (FastSA, NeurIPS 2023, reaches TDI 0.0% on RL2 at 90% by changing it):
+lever (FastSA, NeurIPS 2023, changes it and goes below the fixed-order optima):
 :func:`low_memory_order` searches for a better one, and ``remat.solve(...,
 order="memory")`` solves the same model on the graph in that order.
 
 The default solve (``order="auto"``) uses it only when the paper's model in the
-given order is not settled within 60% of the time limit: a solve in another
+given order is not settled within its share of the time limit
+(:data:`remat.timebudget.GIVEN_SHARE`): a solve in another
 order is no longer the paper's model (whose optima
 ``../shared/graphs/paper/README.md`` lists and the default reproduces), and a
 fixed-order optimum for the new order can cost more than the given order's.
@@ -42,17 +43,12 @@ TICK_SECONDS = 0.5
 """How often the search calls its ``on_tick`` callback."""
 
 TEMPERATURE_SCALE = 10.0
-"""Starting temperature over the median worsening of the first moves. Tuned on RL1 at 80%
-(x1: stuck at 94.2% of the peak after 4 s; x3 and x10: an order that fits, 79.4 to 80.0%, in 0.3
-to 2.7 s) and on a generated 1000-node graph at 90%, by the area above the budget left when the
-search stopped: 354,000 at x1 (10 s); 206,000 to 452,000 at x3 and 131,000 to 160,000 at x10 (5 s);
-82,000 to 86,000 at x10 and 108,000 to 122,000 at x30 (30 s)."""
+"""Starting temperature over the median worsening of the first moves; tuned on RL1 at 80% and a
+generated 1000-node graph at 90% (the research log, docs/research, has the runs)."""
 
 TARGETED_SHARE = 0.5
 """Share of the moves that move a tensor resident at a step over the budget (the rest move any
-node). RL1 at 80%, seeds 0 / 1, time to fit: 2.6 / 3.5 s with none, 0.3 / 0.5 s with half,
-0.0 / 0.1 s with 90%; on a generated 1000-node graph at 90%, where no order fit in 15 s, the area
-left was alike (84,000 / 120,000; 103,000 / 82,000; 146,000 / 110,000)."""
+node); tuned like :data:`TEMPERATURE_SCALE`."""
 
 
 class _Profile:

@@ -15,8 +15,7 @@ so its memory profile decides its feasibility.
   its next read; inputs that would otherwise have to stay resident until
   then may be recomputed with it, or it may be recomputed earlier, in the
   last stage where its inputs are all still resident (which keeps no input
-  longer: on the generated 500-node graph seed 1 at 90% the first variant
-  goes from 1.317% to 1.101% TDI). Unneeded recomputations are removed at
+  longer, and often cheaper). Unneeded recomputations are removed at
   the end, dearest first.
 * :func:`anneal_excess` takes over where the greedy got stuck: simulated
   annealing on the excess memory, whose moves add a recomputation (of a
