@@ -16,7 +16,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import remat
-from remat.backends import SolveOptions, get_backend, installed_backends, is_available
+from remat.backends import SolveOptions, get_backend, installed_backends, is_available, solve_model
 from remat.formulations import get_formulation
 from remat.ir import violations
 from remat.generators import linear, unet
@@ -24,8 +24,8 @@ from remat.graph import Graph, min_budget, no_remat_peak
 from remat.status import Status
 from remat.verify import verify
 
-# Every installed backend, plus the classic-Pyomo path (pyomo:appsi_highs) where HiGHS is installed.
-BACKENDS = installed_backends() + [name for name in ("pyomo:appsi_highs",) if is_available(name)]
+# Every installed backend, plus HiGHS through Pyomo's current and classic APIs where HiGHS is installed.
+BACKENDS = installed_backends() + [name for name in ("pyomo:highs", "pyomo:appsi_highs") if is_available(name)]
 
 
 def _skip_chain() -> Graph:
@@ -102,7 +102,7 @@ def test_linearization_maps_solutions_both_ways(case):
 
     g, budget = case
     model = get_formulation("moccasin").build(g, budget).model
-    milp = get_backend("highs").solve(model, SolveOptions(threads=1))
+    milp = solve_model(get_backend("highs"), model, SolveOptions(threads=1))
     cp = get_backend("cpsat").solve(model, SolveOptions(threads=1))
     assert milp.status == cp.status
     if milp.values is not None:
