@@ -50,7 +50,7 @@ def test_unknown_backend_is_a_one_line_error_listing_the_installed_ones():
 def test_missing_backend_says_not_installed_and_lists_the_installed_ones(fake_backend):
     fake_backend(False)
     assert "fake" in backend_names() and "fake" not in installed_backends()
-    with pytest.raises(BackendError, match=r"'fake' is not installed; installed: cpsat.*; not installed: .*fake"):
+    with pytest.raises(BackendError, match=r"'fake' is not installed; installed: .*cpsat.*; not installed: .*fake"):
         get_backend("fake")
 
 
@@ -210,7 +210,8 @@ def test_cli_backends_lists_installed_and_missing(capsys):
 def test_cli_unknown_backend_exits_2_with_one_line(capsys):
     assert main(["solve", "--example", "linear", "--budget", "100%", "--backend", "nope", "-q"]) == 2
     err = capsys.readouterr().err
-    assert err.count("\n") == 1 and "unknown backend 'nope'; installed: cpsat" in err
+    assert err.count("\n") == 1 and "unknown backend 'nope'; installed: " in err
+    assert all(name in err for name in backend_names())  # installed or not, every backend is named
 
 
 # --------------------------------------------------------------- HiGHS status and option contract

@@ -71,8 +71,15 @@ def declined(backend: str, formulation: str) -> str | None:
 def run(graph: Graph, budget: int, backend: str, formulation: str, **options) -> Result:
     if why := declined(backend, formulation):
         pytest.skip(f"{formulation} on {backend} declined: {why}")
-    r = solve(graph, budget, backend=backend, formulation=formulation, threads=1, seed=0,
-              time_limit=TIME_LIMIT, max_copies=MAX_COPIES, **options)
+    try:
+        r = solve(graph, budget, backend=backend, formulation=formulation, threads=1, seed=0,
+                  time_limit=TIME_LIMIT, max_copies=MAX_COPIES, **options)
+    except BackendError as exc:
+        # a backend of 32-bit integers (Choco) declines costs near 1e12: a one-line error naming cpsat, and
+        # the example is dropped (sizes near 1e12 it never gets: graphs_for); any other error fails the test
+        assert "int64" not in backend_features(backend) and "32-bit" in str(exc) and "cpsat" in str(exc)
+        assert "\n" not in str(exc)
+        assume(False)
     assert r.status != Status.UNKNOWN, f"{formulation}/{backend}: no answer on a {graph.n}-node graph"
     if r.schedule is not None:  # solve() verified it already; check again, against the true budget
         report = verify(graph, r.schedule, budget)

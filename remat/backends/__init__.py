@@ -8,6 +8,9 @@ Classes are registered by ``"module:Class"`` and their modules import no
 solver, so listing backends imports none.
 
 * ``cpsat``: OR-Tools CP-SAT, every construct natively;
+* ``choco``: Choco through pychoco, every construct natively (extra ``remat[choco]``);
+* ``scip``: SCIP through PySCIPOpt, indicator and logic constraints natively, the
+  cumulative and the intervals linearized (extra ``remat[scip]``);
 * ``highs`` (alias ``highs-direct``): HiGHS through highspy, fully linearized;
 * ``pyomo:NAME``: any Pyomo MILP solver by name, fully linearized.
 
@@ -32,6 +35,8 @@ from remat.backends.pipeline import reduced_model, solve_model
 register_backend("cpsat", "remat.backends.cpsat:CpSatBackend")
 register_backend("highs", "remat.backends.highs:HighsBackend")
 register_alias("highs-direct", "highs")  # the name of the highspy route before it became "highs"
+register_backend("choco", "remat.backends.choco:ChocoBackend")
+register_backend("scip", "remat.backends.scip:ScipBackend")
 
 # pyomo:NAME solvers remat knows how to detect without importing them: (kind, what to look for).
 PYOMO_SOLVERS: dict[str, tuple[str, str]] = {
