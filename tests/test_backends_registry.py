@@ -133,7 +133,7 @@ class _Recording:
     (CONSTRUCTS, set()),
     (CONSTRUCTS - {"cumulative"}, {"CumulativeToPairs"}),
     (CONSTRUCTS - {"cumulative", "intervals"}, {"CumulativeToPairs", "IntervalsToLinear"}),
-    (frozenset(), {"CumulativeToPairs", "IntervalsToLinear", "DomainsToOneHot", "EnforcedToBigM"}),
+    (frozenset(), {"CumulativeToPairs", "IntervalsToLinear", "EnforcedToBigM"}),  # no explicit domain to lower
 ])
 def test_a_backend_gets_the_model_lowered_to_what_it_declares(features, lowered):
     from remat.backends.base import model_constructs
@@ -148,6 +148,20 @@ def test_a_backend_gets_the_model_lowered_to_what_it_declares(features, lowered)
     assert raw.status == Status.OPTIMAL and raw.objective == 0  # the same optimum, lowered or not
     assert set(raw.values) == set(m.int_vars) | set(m.bool_vars)  # mapped back: no auxiliary variable
     assert raw.values[p[0]] == 1 and raw.values[p[1]] == 0
+
+
+def test_lowering_explicit_domains_lowers_what_refers_to_them_first():
+    from remat.ir import Linear
+
+    m, s, e, p = _cumulative_model()
+    k = m.int_var(0, 6, "k", values=(0, 2, 6))  # an explicit value set, tied to task 0's end
+    m.add(Linear(((k, 1), (e[0], -2)), lb=0, ub=0))
+    backend = _Recording(CONSTRUCTS - {"domains"})
+    raw = solve_model(backend, m, SolveOptions(threads=1))
+    steps = [type(r).__name__ for r, _ in reduced_model(backend, m).steps]
+    assert steps == ["CumulativeToPairs", "IntervalsToLinear", "DomainsToOneHot"]  # the intervals refer to them
+    assert raw.status == Status.OPTIMAL and raw.objective == 1 and raw.values[k] in (0, 2, 6)
+    assert raw.values[k] == 2 * raw.values[e[0]]
 
 
 def test_an_object_without_a_declaration_gets_the_model_as_it_is():

@@ -57,7 +57,6 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Protocol, Sequence
 
-from remat.backends.base import CONSTRUCTS
 from remat.ir import (BoolVar, Clause, Constraint, Cumulative, Interval, IntVar, Linear, Literal, Model,
                                    Not, Objective, Terms, Var, negate)
 
@@ -410,12 +409,17 @@ def reduce(model: Model, supported: frozenset[str]) -> Linearized:
     """Lower the constructs of ``model`` that are not in ``supported`` (names of
     :data:`remat.backends.base.CONSTRUCTS`), with the reductions of :data:`CHAIN`.
 
-    A reduction may introduce constructs (the cumulative's becomes enforced rows and clauses), so
-    every construct outside ``supported`` is removed wherever it appears. With ``supported`` empty
-    this is :func:`linearize`.
+    Each reduction of the chain runs when the model in hand, as the reductions before it left it,
+    needs it (:func:`chain_for` of its constructs outside ``supported``): a reduction may introduce
+    constructs (the cumulative's becomes enforced rows and clauses), and one whose constructs are
+    absent is skipped. With ``supported`` empty this is :func:`linearize`.
     """
+    from remat.backends.base import model_constructs
+
     steps = []
-    for cls in chain_for(CONSTRUCTS - supported):
+    for cls in CHAIN:
+        if cls not in chain_for(model_constructs(model) - supported):
+            continue
         reduction = cls()
         model, data = reduction.apply(model)
         steps.append((reduction, data))

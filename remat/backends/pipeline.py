@@ -32,7 +32,7 @@ def reduced_model(backend: Backend, model: Model) -> Linearized:
     >>> reduced_model(get_backend("cpsat"), m).model is m
     True
     >>> [type(r).__name__ for r, _ in reduced_model(get_backend("highs"), m).steps]
-    ['CumulativeToPairs', 'IntervalsToLinear', 'DomainsToOneHot', 'EnforcedToBigM']
+    ['CumulativeToPairs', 'IntervalsToLinear', 'EnforcedToBigM']
     """
     supported = features_of(backend)
     if not model_constructs(model) - supported:
