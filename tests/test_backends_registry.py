@@ -217,8 +217,12 @@ def test_cli_backends_lists_installed_and_missing(capsys):
     rows = {line.split()[0]: line.split()[1] for line in out.splitlines() if line.strip() and ":" not in line[:6]
             and line.split()[0] != "backend"}
     assert rows["cpsat"] == "installed"
-    assert rows["highs"] == ("installed" if is_available("highs") else "missing")
-    assert "pyomo:NAME" in out and "pyomo:glpk" in out
+    for name in ("highs", "choco", "scip"):
+        assert rows[name] == ("installed" if is_available(name) else "missing")
+    assert "pyomo:NAME" in out and "pyomo:glpk" in out and "highs-direct: an alias of highs" in out
+    lines = {line.split()[0]: line for line in out.splitlines() if line.strip()}
+    assert "clauses, cumulative, domains, enforced-linear, intervals" in lines["cpsat"]
+    assert "none (linearized)" in lines["highs"] and "clauses, enforced-linear  " in lines["scip"]
 
 
 def test_cli_unknown_backend_exits_2_with_one_line(capsys):
