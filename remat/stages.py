@@ -4,11 +4,11 @@
 
     problem = prepare(...)                      # arguments checked, names resolved
     start   = warm_start(problem, clock, live)  # heuristics: the first incumbent, the floor
-    attempt = solve_model(problem, graph, "given", start, clock, live)
+    attempt = run_model(problem, graph, "given", start, clock, live)
               #  build -> hint -> lower_bound -> search -> decode_and_verify
     result  = assemble(problem, start, attempts, clock)   # in remat.solve
 
-Order strategies (:mod:`remat.strategies`) call :func:`solve_model` once per
+Order strategies (:mod:`remat.strategies`) call :func:`run_model` once per
 order; nothing here calls ``remat.solve``.
 """
 
@@ -18,7 +18,7 @@ import time
 from dataclasses import dataclass, field
 from typing import Any, Callable, Sequence
 
-from remat.backends import Backend, Progress, RawResult, SolveOptions, get_backend
+from remat.backends import Backend, Progress, RawResult, SolveOptions, get_backend, solve_model
 from remat.errors import BudgetError, FormulationError, VerificationFailed
 from remat.formulations import Built, Formulation, get_formulation
 from remat.graph import Graph
@@ -234,7 +234,7 @@ def search(problem: Problem, built: Built, values: Any, clock: TimeBudget, live:
 
     options = SolveOptions(time_limit=clock.left(), threads=problem.threads, seed=problem.seed, hint=values,
                            on_progress=scaled, log=problem.log, extra=backend_options)
-    raw = problem.backend.solve(built.model, options)  # type: ignore[union-attr]
+    raw = solve_model(problem.backend, built.model, options)  # type: ignore[arg-type]
     return raw, (first[0] if first else None)
 
 
@@ -254,7 +254,7 @@ def decode_and_verify(problem: Problem, graph: Graph, built: Built, raw: RawResu
     return found
 
 
-def solve_model(problem: Problem, graph: Graph, order: str, start: Start, clock: TimeBudget, live: Live, *,
+def run_model(problem: Problem, graph: Graph, order: str, start: Start, clock: TimeBudget, live: Live, *,
                 backend_options: dict[str, Any] | None = None) -> Attempt:
     """Build, hint, bound, search, decode and verify: one model of ``graph`` (the problem's graph
     in ``order``) within ``clock``. Only a model in the given order proves anything."""

@@ -1,6 +1,6 @@
 """Order strategies: which models of the graph a solve runs, in which order of first computations.
 
-Each strategy composes :func:`remat.stages.solve_model` and returns the
+Each strategy composes :func:`remat.stages.run_model` and returns the
 attempts it made; :func:`remat.solve.assemble` picks the result from them and
 the warm start. A model solved in another order than the graph's is no longer
 the paper's model: nothing it proves carries over to the graph, except a
@@ -28,10 +28,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 
+from remat.backends import features_of
 from remat.graph import Graph
 from remat.heuristics import ordering
 from remat.result import Attempt, Start
-from remat.stages import Live, Problem, solve_model, warm_start
+from remat.stages import Live, Problem, run_model, warm_start
 from remat.status import Status
 from remat.timebudget import TimeBudget
 
@@ -49,15 +50,15 @@ class Outcome:
 
 def given(problem: Problem, start: Start, clock: TimeBudget, live: Live) -> Outcome:
     """The paper's model in the graph's own order, for the whole time."""
-    return Outcome((solve_model(problem, problem.graph, "given", start, clock, live),))
+    return Outcome((run_model(problem, problem.graph, "given", start, clock, live),))
 
 
 def auto(problem: Problem, start: Start, clock: TimeBudget, live: Live) -> Outcome:
     """The given order first (proofs), then the memory order for the rest unless that settled it."""
     options = dict(problem.backend_options)
-    if "neighbourhood-search" in getattr(problem.backend, "features", ()) and not {"lns", "lns_after"} & options.keys():
+    if "neighbourhood-search" in features_of(problem.backend) and not {"lns", "lns_after"} & options.keys():
         options["lns"] = False  # this phase is for proofs: the neighbourhood search proves nothing
-    first = solve_model(problem, problem.graph, "given", start, clock.given_first(), live, backend_options=options)
+    first = run_model(problem, problem.graph, "given", start, clock.given_first(), live, backend_options=options)
     if first.settled or first.interrupted or clock.expired():
         return Outcome((first,))
     try:
@@ -82,7 +83,7 @@ def memory(problem: Problem, start: Start, clock: TimeBudget, live: Live,
         return Outcome(_given_again(problem, start, clock, live, previous), order_time)
     reordered: Graph = graph.reordered(order)
     own = warm_start(problem, clock, live, graph=reordered) if problem.warm_start else Start(None)
-    attempt = solve_model(problem, reordered, "memory", _merged(own, start), clock, live)
+    attempt = run_model(problem, reordered, "memory", _merged(own, start), clock, live)
     attempts = (attempt,)
     at_total_cost = attempt.candidate is not None and attempt.candidate.cost == graph.total_cost
     gave_nothing = attempt.candidate is None or attempt.status == Status.OPTIMAL
@@ -97,7 +98,7 @@ def _given_again(problem: Problem, start: Start, clock: TimeBudget, live: Live,
     previous attempt's schedule (the start's offers carry it)."""
     if previous is not None and not clock.worth_resuming():
         return ()
-    return (solve_model(problem, problem.graph, "given", start, clock, live),)
+    return (run_model(problem, problem.graph, "given", start, clock, live),)
 
 
 def _merged(first: Start, then: Start) -> Start:

@@ -16,7 +16,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import remat
-from remat.backends import SolveOptions, get_backend, installed_backends, is_available
+from remat.backends import SolveOptions, get_backend, installed_backends, is_available, solve_model
 from remat.formulations import get_formulation
 from remat.ir import violations
 from remat.generators import linear, unet
@@ -24,8 +24,8 @@ from remat.graph import Graph, min_budget, no_remat_peak
 from remat.status import Status
 from remat.verify import verify
 
-# Every installed backend, plus the classic-Pyomo path (pyomo:appsi_highs) where HiGHS is installed.
-BACKENDS = installed_backends() + [name for name in ("pyomo:appsi_highs",) if is_available(name)]
+# Every installed backend, plus HiGHS through Pyomo's current and classic APIs where HiGHS is installed.
+BACKENDS = installed_backends() + [name for name in ("pyomo:highs", "pyomo:appsi_highs") if is_available(name)]
 
 
 def _skip_chain() -> Graph:
@@ -102,7 +102,7 @@ def test_linearization_maps_solutions_both_ways(case):
 
     g, budget = case
     model = get_formulation("moccasin").build(g, budget).model
-    milp = get_backend("highs").solve(model, SolveOptions(threads=1))
+    milp = solve_model(get_backend("highs"), model, SolveOptions(threads=1))
     cp = get_backend("cpsat").solve(model, SolveOptions(threads=1))
     assert milp.status == cp.status
     if milp.values is not None:
@@ -112,3 +112,34 @@ def test_linearization_maps_solutions_both_ways(case):
         lifted = lin.lift(cp.values)  # CP-SAT's optimum is not cut off by the linearization
         assert check_linear(lifted, lin.model) == []
         assert lin.invert(lifted) == cp.values
+
+
+def _unet3_with_a_suboptimal_warm_start():
+    g = unet(3)
+    built = get_formulation("moccasin").build(g, no_remat_peak(g))
+    hint = built.encode([0, 1, 0, 2] + list(range(3, g.n)))  # node 0 recomputed once: cost 2201, optimum 2101
+    assert hint is not None and violations(built.model, hint) == []
+    return built.model, hint
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_no_time_at_all_gives_the_warm_start_or_nothing_never_a_proof(backend):
+    """Without time, a backend returns the warm start as its incumbent (FEASIBLE), or nothing (UNKNOWN)
+    where the warm start is only a search hint (CP-SAT's); without a warm start it has nothing."""
+    model, hint = _unet3_with_a_suboptimal_warm_start()
+    with_start = solve_model(get_backend(backend), model, SolveOptions(time_limit=0.0, threads=1, hint=hint))
+    if backend == "cpsat":
+        assert with_start.status == Status.UNKNOWN and with_start.values is None
+    else:
+        assert with_start.status == Status.FEASIBLE and with_start.objective == 2201
+        assert violations(model, with_start.values) == []
+    without = solve_model(get_backend(backend), model, SolveOptions(time_limit=0.0, threads=1))
+    assert without.status == Status.UNKNOWN and without.values is None
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_from_a_suboptimal_warm_start_every_backend_proves_the_optimum(backend):
+    model, hint = _unet3_with_a_suboptimal_warm_start()
+    raw = solve_model(get_backend(backend), model, SolveOptions(time_limit=60, threads=1, hint=hint))
+    assert raw.status == Status.OPTIMAL and raw.objective == 2101 and raw.bound == pytest.approx(2101)
+    assert violations(model, raw.values) == []

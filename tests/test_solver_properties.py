@@ -49,9 +49,10 @@ ORACLES = {
 
 
 def graphs_for(backend: str, min_nodes: int = 1, max_nodes: int = 5, **options):
-    """Graphs for a backend: sizes near 1e12 only where the arithmetic is exact (not for linearized
-    MILP backends, which solve in floating point; see test_milp_backends_with_sizes_near_1e12)."""
-    if "linearized" in backend_features(backend):
+    """Graphs for a backend: sizes near 1e12 only where the arithmetic is exact to 64 bits (not for MILP
+    backends, which solve in floating point, nor 32-bit CP solvers; see
+    test_backends_without_int64_refuse_sizes_near_1e12_instead_of_a_false_proof)."""
+    if "int64" not in backend_features(backend):
         options.setdefault("sizes", node_sizes(huge=False))
     return graphs(min_nodes, max_nodes, **options)
 
@@ -69,8 +70,15 @@ def declined(backend: str, formulation: str) -> str | None:
 def run(graph: Graph, budget: int, backend: str, formulation: str, **options) -> Result:
     if why := declined(backend, formulation):
         pytest.skip(f"{formulation} on {backend} declined: {why}")
-    r = solve(graph, budget, backend=backend, formulation=formulation, threads=1, seed=0,
-              time_limit=TIME_LIMIT, max_copies=MAX_COPIES, **options)
+    try:
+        r = solve(graph, budget, backend=backend, formulation=formulation, threads=1, seed=0,
+                  time_limit=TIME_LIMIT, max_copies=MAX_COPIES, **options)
+    except BackendError as exc:
+        # a backend of 32-bit integers (Choco) declines costs near 1e12: a one-line error naming cpsat, and
+        # the example is dropped (sizes near 1e12 it never gets: graphs_for); any other error fails the test
+        assert "int64" not in backend_features(backend) and "32-bit" in str(exc) and "cpsat" in str(exc)
+        assert "\n" not in str(exc)
+        assume(False)
     assert r.status != Status.UNKNOWN, f"{formulation}/{backend}: no answer on a {graph.n}-node graph"
     if r.schedule is not None:  # solve() verified it already; check again, against the true budget
         report = verify(graph, r.schedule, budget)
@@ -226,16 +234,17 @@ def test_a_budget_just_off_a_multiple_of_the_size_gcd_is_respected(backend, form
     check_oracle(r, g, budget, formulation)
 
 
-MILP_BACKENDS = [b for b in BACKENDS if "linearized" in backend_features(b)]
+INEXACT_BACKENDS = [b for b in BACKENDS if "int64" not in backend_features(b)]
 
 
-@pytest.mark.parametrize("backend", MILP_BACKENDS)
+@pytest.mark.parametrize("backend", INEXACT_BACKENDS)
 @pytest.mark.parametrize("formulation", [f for f in ("moccasin", "checkmate") if f in MODELS])
-def test_milp_backends_refuse_sizes_near_1e12_instead_of_a_false_proof(backend, formulation):
+def test_backends_without_int64_refuse_sizes_near_1e12_instead_of_a_false_proof(backend, formulation):
     """Found by test_a_budget_at_or_above_the_no_remat_peak_costs_nothing_extra: with sizes near 1e12
     next to sizes near 1, HiGHS's presolve answered 'infeasible' at a budget where TDI 0 fits. A
-    floating-point MILP cannot be trusted there, so the backend must refuse the model (one-line
-    BackendError) or answer correctly; a claim of infeasibility is never acceptable."""
+    floating-point MILP (or a solver of 32-bit integers) cannot be trusted there, so the backend must
+    refuse the model (one-line BackendError) or answer correctly; a claim of infeasibility is never
+    acceptable."""
     g = Graph.from_edges([(0, 1), (0, 2), (1, 3), (2, 3)], cost={0: 0, 1: 0, 2: 0, 3: 0},
                          mem={0: 0, 1: 1, 2: 999_999_999_995, 3: 1})
     try:

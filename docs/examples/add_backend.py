@@ -36,7 +36,9 @@ class BruteForceBackend:
     """
 
     name = "brute"
-    features: ClassVar[frozenset[str]] = frozenset({"cumulative", "intervals", "enforced-linear", "clauses"})
+    # every IR construct natively (remat.backends.CONSTRUCTS): solve_model hands it the model as it is
+    features: ClassVar[frozenset[str]] = frozenset({"cumulative", "intervals", "enforced-linear", "clauses",
+                                                    "domains"})
 
     @classmethod
     def is_available(cls) -> bool:
@@ -198,8 +200,7 @@ def skip_graph() -> remat.Graph:
 
 
 def demo() -> tuple[remat.Result, remat.Result]:
-    register_backend("brute", BruteForceBackend, available=BruteForceBackend.is_available,
-                     features=BruteForceBackend.features)
+    register_backend("brute", BruteForceBackend)
     g = skip_graph()
     budget = 12  # the no-remat peak is 16
     brute = remat.solve(g, budget, backend="brute", time_limit=60)

@@ -1,54 +1,42 @@
 """Backends: each turns the IR into a native model and solves it.
 
-Backends are registered by name with a lazy factory, so that nothing here
-imports a solver package until that solver is asked for. What each backend
-supports is declared once, in its registration below.
+Each backend class declares on itself what it translates natively
+(``features``, see :data:`~remat.backends.base.CONSTRUCTS`);
+:func:`solve_model`, the one entry point, lowers the rest through the shared
+linearization (:mod:`remat.backends.linearize`) and maps the solution back.
+Classes are registered by ``"module:Class"`` and their modules import no
+solver, so listing backends imports none.
 
-* ``cpsat``: OR-Tools CP-SAT, the IR almost one to one;
-* ``highs``: HiGHS through Pyomo, on the linearized model
-  (:mod:`remat.backends.linearize`);
-* ``highs-direct``: HiGHS on the same linearized model, handed to highspy
-  without Pyomo (faster to build on large models);
-* ``pyomo:NAME``: any Pyomo MILP solver by name, through the same linearization.
+* ``cpsat``: OR-Tools CP-SAT, every construct natively;
+* ``choco``: Choco through pychoco, every construct natively (extra ``remat[choco]``);
+* ``scip``: SCIP through PySCIPOpt, indicator and logic constraints natively, the
+  cumulative and the intervals linearized (extra ``remat[scip]``);
+* ``highs`` (alias ``highs-direct``): HiGHS through highspy, fully linearized;
+* ``pyomo:NAME``: any Pyomo MILP solver by name, fully linearized.
 
 >>> "cpsat" in backend_names() and "highs" in backend_names()
 True
->>> sorted(backend_features("highs") - backend_features("pyomo:glpk"))
-['hints']
+>>> sorted(backend_features("cpsat") - backend_features("highs"))
+['clauses', 'cumulative', 'domains', 'enforced-linear', 'int64', 'intervals', 'neighbourhood-search']
 """
 
 from __future__ import annotations
 
-import importlib
 import re
 import shutil
 from functools import lru_cache
 
-from remat.backends.base import (Backend, Progress, RawResult, Registration, SolveOptions, backend_features,
-                                 backend_names, get_backend, installed_backends, is_available, lookup,
-                                 module_available, register_backend, register_resolver)
+from remat.backends.base import (CAPABILITIES, CONSTRUCTS, Backend, Progress, RawResult, Registration, SolveOptions,
+                                 aliases, backend_features, backend_names, features_of, get_backend,
+                                 installed_backends, is_available, lookup, model_constructs, module_available,
+                                 register_alias, register_backend, register_resolver, unregister_backend)
+from remat.backends.pipeline import reduced_model, solve_model
 
-
-def _lazy(module: str, cls: str, *args: str):
-    return lambda: getattr(importlib.import_module(module), cls)(*args)
-
-
-register_backend("cpsat", _lazy("remat.backends.cpsat", "CpSatBackend"),
-                 available=lambda: module_available("ortools"),
-                 features=frozenset({"cumulative", "intervals", "enforced-linear", "clauses", "hints",
-                                     "progress", "mip-gap", "native-cp", "neighbourhood-search"}))
-
-# Through the linearization every IR construct is supported; "linearized" says it is not native.
-MILP_FEATURES = frozenset({"cumulative", "intervals", "enforced-linear", "clauses", "mip-gap", "linearized"})
-
-register_backend("highs", _lazy("remat.backends.pyomo_milp", "HighsBackend"),
-                 available=lambda: module_available("pyomo") and module_available("highspy"),
-                 features=MILP_FEATURES | {"hints"})
-
-# The same linearized MILP handed to highspy as arrays, without Pyomo's model building.
-register_backend("highs-direct", _lazy("remat.backends.highs_direct", "HighsDirectBackend"),
-                 available=lambda: module_available("highspy") and module_available("pyomo"),
-                 features=MILP_FEATURES | {"hints"})
+register_backend("cpsat", "remat.backends.cpsat:CpSatBackend")
+register_backend("highs", "remat.backends.highs:HighsBackend")
+register_alias("highs-direct", "highs")  # the name of the highspy route before it became "highs"
+register_backend("choco", "remat.backends.choco:ChocoBackend")
+register_backend("scip", "remat.backends.scip:ScipBackend")
 
 # pyomo:NAME solvers remat knows how to detect without importing them: (kind, what to look for).
 PYOMO_SOLVERS: dict[str, tuple[str, str]] = {
@@ -56,7 +44,6 @@ PYOMO_SOLVERS: dict[str, tuple[str, str]] = {
     "glpk": ("program", "glpsol"), "cplex": ("program", "cplex"), "scip": ("program", "scip"),
     "gurobi_direct": ("module", "gurobipy"), "scip_direct": ("module", "pyscipopt"),
 }
-_WARM_STARTS = frozenset({"highs", "appsi_highs", "cbc", "cplex", "gurobi"})  # accept a MIP start through remat
 
 
 @lru_cache(maxsize=None)
@@ -79,13 +66,13 @@ def _pyomo_resolver(name: str) -> Registration | None:
     if m is None:
         return None
     solver = m.group(1)
-    return Registration(_lazy("remat.backends.pyomo_milp", "PyomoBackend", solver),
-                        available=lambda: _pyomo_solver_available(solver),
-                        features=MILP_FEATURES | ({"hints"} if solver in _WARM_STARTS else set()))
+    return Registration("remat.backends.pyomo_milp:PyomoBackend", (solver,),
+                        available=lambda: _pyomo_solver_available(solver))
 
 
 register_resolver(_pyomo_resolver)
 
-__all__ = ["Backend", "MILP_FEATURES", "PYOMO_SOLVERS", "Progress", "RawResult", "Registration", "SolveOptions",
-           "backend_features", "backend_names", "get_backend", "installed_backends", "is_available", "lookup",
-           "register_backend", "register_resolver"]
+__all__ = ["Backend", "CAPABILITIES", "CONSTRUCTS", "PYOMO_SOLVERS", "Progress", "RawResult", "Registration",
+           "SolveOptions", "aliases", "backend_features", "backend_names", "features_of", "get_backend",
+           "installed_backends", "is_available", "lookup", "model_constructs", "reduced_model", "register_alias",
+           "register_backend", "register_resolver", "solve_model", "unregister_backend"]

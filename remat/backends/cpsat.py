@@ -24,8 +24,8 @@ full search's; the bound is the full search's. On random layered graphs of
 500 nodes the full search stalls within seconds while neighbourhoods keep
 improving (docs/performance.md).
 
-This module imports ortools; the registry reaches it only when the backend is
-asked for, so listing backends never imports a solver.
+This module imports ortools only inside ``solve``: the registry reads the
+class's ``features`` without importing a solver.
 """
 
 from __future__ import annotations
@@ -35,10 +35,8 @@ import time
 from dataclasses import dataclass, replace
 from typing import Any, Callable, ClassVar
 
-from ortools.sat.python import cp_model
-
 from remat.errors import BackendError
-from remat.backends.base import Progress, RawResult, SolveOptions, backend_features, module_available
+from remat.backends.base import CONSTRUCTS, Progress, RawResult, SolveOptions, module_available
 from remat.backends.lns import NeighbourhoodSearch
 from remat.ir import BoolVar, Clause, Cumulative, Linear, Model, Not, Var, paused_gc
 from remat.status import Status
@@ -48,7 +46,7 @@ class CpSatBackend:
     """Solve IR models with CP-SAT (``--backend cpsat``)."""
 
     name = "cpsat"
-    features: ClassVar[frozenset[str]] = backend_features("cpsat")  # declared once, in the registration
+    features: ClassVar[frozenset[str]] = CONSTRUCTS | {"hints", "progress", "neighbourhood-search", "int64"}
 
     @classmethod
     def is_available(cls) -> bool:
@@ -62,6 +60,8 @@ class CpSatBackend:
         A variable whose domain is a ``range`` with a step maps to the affine
         expression ``start + step * k`` over a new ``k`` in ``[0, len)``.
         """
+        from ortools.sat.python import cp_model
+
         cp = cp_model.CpModel()
         cp.name = model.name
         native: dict[Var, Any] = {}
@@ -122,6 +122,8 @@ class CpSatBackend:
         ``lns`` (default True), ``lns_after`` (default 0.5) and any CP-SAT
         parameter by name (``num_search_workers`` excepted).
         """
+        from ortools.sat.python import cp_model
+
         t0 = time.perf_counter()
         extra = dict(options.extra)
         two_phase = bool(extra.pop("two_phase", True))
@@ -157,7 +159,7 @@ class CpSatBackend:
         solver.best_bound_callback = recorder.on_bound
         search = NeighbourhoodSearch(model, seed=options.seed) if lns and model.objective is not None else None
         stop_for_lns = _stall_rule(recorder, deadline, lns_after) if search else None
-        code, interrupted = _solve_interruptibly(solver, cp, recorder, stop_when=stop_for_lns)
+        code, interrupted = _solve_interruptibly(solver, cp, _callback(recorder), stop_when=stop_for_lns)
         lns_run = None
         if stop_for_lns is not None and code == cp_model.FEASIBLE and not interrupted:
             values = _values(solver, native)
@@ -169,9 +171,6 @@ class CpSatBackend:
                   cp_model.INFEASIBLE: Status.INFEASIBLE}.get(code, Status.UNKNOWN)
         if code == cp_model.MODEL_INVALID:
             raise RuntimeError(f"cpsat: invalid model: {cp.validate()}")
-        if status == Status.OPTIMAL and options.mip_gap > 0:
-            gap_closed = solver.objective_value <= solver.best_objective_bound
-            status = Status.OPTIMAL if gap_closed else Status.FEASIBLE
         values = None
         objective = bound = None
         message = solver.status_name(code)
@@ -200,6 +199,8 @@ class CpSatBackend:
         The best incumbent is never worse than the given one. A neighbourhood that frees every group
         and is solved to optimality proves the incumbent optimal, which ends the search.
         """
+        from ortools.sat.python import cp_model
+
         sub_limit = min(5.0, max(0.5, 0.1 * (deadline - time.perf_counter())))
         out = _LnsOutcome(values, objective)
         while deadline - time.perf_counter() > 0.05:
@@ -237,7 +238,6 @@ class CpSatBackend:
             params.max_time_in_seconds = max(0.0, deadline - time.perf_counter())
         params.num_workers = options.threads or 2
         params.random_seed = options.seed
-        params.relative_gap_limit = options.mip_gap
         params.log_search_progress = options.log
         for key, val in extra.items():
             try:
@@ -260,6 +260,8 @@ class CpSatBackend:
         Returns values that fit the capacity, None when the time ran out first,
         or False when the minimum peak is proven to exceed the capacity.
         """
+        from ortools.sat.python import cp_model
+
         cp.minimize(native["peak"])
         solver = cp_model.CpSolver()
         phase_end = None if deadline is None else deadline - 0.2 * (deadline - time.perf_counter())
@@ -268,7 +270,7 @@ class CpSatBackend:
         recorder = _Recorder(quiet, time.perf_counter())
         solver.best_bound_callback = recorder.on_bound
         stop = _stall_rule(recorder, phase_end, lns_after) if search else None
-        code, interrupted = _solve_interruptibly(solver, cp, recorder, stop_when=stop)
+        code, interrupted = _solve_interruptibly(solver, cp, _callback(recorder), stop_when=stop)
         if interrupted:  # no schedule within the budget yet: nothing to hand back
             raise KeyboardInterrupt
         if code == cp_model.INFEASIBLE or (code == cp_model.OPTIMAL and solver.value(native["peak"]) > capacity):
@@ -344,6 +346,8 @@ def _solve_interruptibly(solver: Any, cp: Any, callback: Any = None,
 
 
 def _add_hints(cp: Any, native: dict, values: dict[Var, int]) -> None:
+    from ortools.sat.python import cp_model
+
     for v, val in values.items():
         x = native.get(v)
         if x is None:
@@ -384,21 +388,17 @@ class _LnsOutcome:
     interrupted: bool = False
 
 
-class _Recorder(cp_model.CpSolverSolutionCallback):
-    """Records each incumbent (time, objective) and forwards progress events."""
+class _Recorder:
+    """Records each incumbent (time, objective) and forwards progress events; :func:`_callback` makes
+    the CP-SAT solution callback that feeds it."""
 
     def __init__(self, options: SolveOptions, t0: float) -> None:
-        super().__init__()
         self.options = options
         self.t0 = t0
         self.time_to_best: float | None = None
         self.bound: float | None = None
         self.objective: float | None = None
         self.changed = time.perf_counter()  # when the incumbent or the bound last moved
-
-    def on_solution_callback(self) -> None:
-        self.bound = self.best_objective_bound
-        self.record(self.objective_value)
 
     def record(self, objective: float) -> None:
         """A new incumbent, from the search or from a neighbourhood."""
@@ -415,3 +415,15 @@ class _Recorder(cp_model.CpSolverSolutionCallback):
     def _emit(self) -> None:
         if self.options.on_progress is not None:
             self.options.on_progress(Progress(time.perf_counter() - self.t0, self.objective, self.bound))
+
+
+def _callback(recorder: _Recorder) -> Any:
+    """A ``CpSolverSolutionCallback`` that records each incumbent and its bound in ``recorder``."""
+    from ortools.sat.python import cp_model
+
+    class Callback(cp_model.CpSolverSolutionCallback):
+        def on_solution_callback(self) -> None:
+            recorder.bound = self.best_objective_bound
+            recorder.record(self.objective_value)
+
+    return Callback()

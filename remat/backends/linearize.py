@@ -64,6 +64,9 @@ Values = dict[Var, int]
 
 
 class Reduction(Protocol):
+    removes: frozenset[str]  # the constructs (remat.backends.base.CONSTRUCTS) it rewrites away
+    needs_gone: frozenset[str]  # constructs an earlier reduction of the chain must have removed
+
     def apply(self, model: Model) -> tuple[Model, Any]: ...
 
     def invert(self, values: Values, data: Any) -> Values: ...
@@ -121,6 +124,9 @@ class _PairData:
 
 class CumulativeToPairs:
     """Each cumulative becomes pairwise overlap binaries checked at interval starts (see the module doc)."""
+
+    removes = frozenset({"cumulative"})
+    needs_gone: frozenset[str] = frozenset()
 
     def apply(self, model: Model) -> tuple[Model, _PairData]:
         out = _copy(model, constraints=[])
@@ -194,6 +200,9 @@ def _present(itv: Interval) -> tuple[Literal, ...]:
 class IntervalsToLinear:
     """An interval keeps only its size constraint ``presence -> end - start >= min_size``."""
 
+    removes = frozenset({"intervals"})
+    needs_gone = frozenset({"cumulative"})  # a cumulative refers to its intervals
+
     def apply(self, model: Model) -> tuple[Model, None]:
         out = _copy(model, intervals=[])
         for itv in model.intervals:
@@ -216,6 +225,9 @@ class _OneHotData:
 
 class DomainsToOneHot:
     """An explicit value set becomes a one-hot choice over binaries (contiguous sets need none)."""
+
+    removes = frozenset({"domains"})
+    needs_gone = frozenset({"cumulative", "intervals"})  # it renames variables that intervals refer to
 
     def apply(self, model: Model) -> tuple[Model, _OneHotData]:
         data = _OneHotData()
@@ -266,6 +278,9 @@ class DomainsToOneHot:
 # ----------------------------------------------------------------- 4. big-M
 class EnforcedToBigM:
     """Enforced linear constraints and clauses become plain rows (see the module doc)."""
+
+    removes = frozenset({"enforced-linear", "clauses"})
+    needs_gone = frozenset({"cumulative"})
 
     def apply(self, model: Model) -> tuple[Model, set[Var]]:
         out = _copy(model, constraints=[])
@@ -369,8 +384,42 @@ class Linearized:
 
 def linearize(model: Model) -> Linearized:
     """Lower an IR model to a MILP through :data:`CHAIN`; see the module doc for the reductions and sizes."""
+    return reduce(model, frozenset())
+
+
+def chain_for(missing: frozenset[str]) -> tuple[type, ...]:
+    """The reductions of :data:`CHAIN` that remove the constructs in ``missing`` (and those they need
+    removed first), in chain order.
+
+    >>> [r.__name__ for r in chain_for(frozenset({"cumulative"}))]
+    ['CumulativeToPairs']
+    >>> [r.__name__ for r in chain_for(frozenset({"domains"}))]
+    ['CumulativeToPairs', 'IntervalsToLinear', 'DomainsToOneHot']
+    """
+    gone = set(missing)
+    while True:
+        more = set().union(*(r.needs_gone for r in CHAIN if r.removes & gone)) - gone
+        if not more:
+            break
+        gone |= more
+    return tuple(r for r in CHAIN if r.removes & gone)
+
+
+def reduce(model: Model, supported: frozenset[str]) -> Linearized:
+    """Lower the constructs of ``model`` that are not in ``supported`` (names of
+    :data:`remat.backends.base.CONSTRUCTS`), with the reductions of :data:`CHAIN`.
+
+    Each reduction of the chain runs when the model in hand, as the reductions before it left it,
+    needs it (:func:`chain_for` of its constructs outside ``supported``): a reduction may introduce
+    constructs (the cumulative's becomes enforced rows and clauses), and one whose constructs are
+    absent is skipped. With ``supported`` empty this is :func:`linearize`.
+    """
+    from remat.backends.base import model_constructs
+
     steps = []
     for cls in CHAIN:
+        if cls not in chain_for(model_constructs(model) - supported):
+            continue
         reduction = cls()
         model, data = reduction.apply(model)
         steps.append((reduction, data))
@@ -388,4 +437,4 @@ def check_linear(values: Values, model: Model, tol: float = 1e-6) -> list[str]:
 
 
 __all__ = ["CHAIN", "CumulativeToPairs", "DomainsToOneHot", "EnforcedToBigM", "IntervalsToLinear", "Linearized",
-           "activity", "bounds", "check_linear", "linearize"]
+           "activity", "bounds", "chain_for", "check_linear", "linearize", "reduce"]

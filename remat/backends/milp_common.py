@@ -1,9 +1,9 @@
-"""What the MILP backends share: the precision guard, mapping a MILP solution back to the IR, HiGHS set-up.
+"""What the MILP backends share: the precision guard, the rounded solution re-checked, HiGHS set-up.
 
-Used by the Pyomo backends (:mod:`remat.backends.pyomo_milp`) and the direct
-HiGHS backend (:mod:`remat.backends.highs_direct`), which solve the same
-linearized model (:mod:`remat.backends.linearize`) by different routes.
-Imports no solver at import time.
+Used by the HiGHS backend (:mod:`remat.backends.highs`), the Pyomo backends
+(:mod:`remat.backends.pyomo_milp`) and the SCIP backend
+(:mod:`remat.backends.scip`), which receive the model already lowered by
+:func:`remat.backends.solve_model`. Imports no solver at import time.
 
 >>> from remat.ir import Linear, Model
 >>> m = Model("t"); x = m.int_var(0, 10**10, "x"); m.add(Linear(((x, 1),), ub=10**10))
@@ -19,11 +19,11 @@ import math
 import time
 from typing import Any
 
-from remat.backends.base import RawResult, SolveOptions
+from remat.backends.base import RawResult
 from remat.backends.highs_watch import HighsWatch
-from remat.backends.linearize import Linearized, bounds
+from remat.backends.linearize import bounds
 from remat.errors import BackendError
-from remat.ir import Model, Var, evaluate, violations
+from remat.ir import Linear, Model, Var, evaluate, violations
 from remat.status import Status
 
 # Largest |coefficient| or |bound| of a row that a floating-point MILP solver is trusted with: one unit
@@ -36,44 +36,34 @@ def check_magnitude(name: str, milp: Model) -> None:
     """Decline a model whose rows need more precision than a floating-point MILP solver has."""
     worst = 0
     for c in milp.constraints:
-        worst = max(worst, max((abs(k) for _, k in c.terms), default=0),  # type: ignore[union-attr]
-                    abs(c.lb or 0), abs(c.ub or 0))  # type: ignore[union-attr]
+        if isinstance(c, Linear):
+            worst = max(worst, max((abs(k) for _, k in c.terms), default=0), abs(c.lb or 0), abs(c.ub or 0))
     if worst > MAX_MAGNITUDE:
         raise BackendError(f"{name}: the linearized model has numbers up to {worst:.3g} (memory sizes in units of "
                            f"their gcd), beyond the {MAX_MAGNITUDE:.0e} a floating-point MILP solver resolves to "
                            f"one unit; use --backend cpsat, which is exact")
 
 
-def complete(lin: Linearized, values: dict[Var, float]) -> dict[Var, int]:
-    """Round the MILP values, fill variables no row uses with a bound, map back to the IR."""
-    full = {}
-    for v in lin.model.int_vars + lin.model.bool_vars:  # type: ignore[operator]
-        x = values.get(v)
-        full[v] = bounds(v)[0] if x is None else int(round(x))
-    return lin.invert(full)
-
-
-def milp_result(model: Model, lin: Linearized, status: Status, values: dict[Var, float] | None,
-                bound: float | None, message: str, options: SolveOptions, t0: float, watch: HighsWatch) -> RawResult:
-    """A MILP solver's answer on ``lin`` as a RawResult of the IR ``model``: the solution rounded, mapped
-    back and re-checked (one that holds only within the solver's tolerances comes back UNKNOWN, never as a
-    schedule), OPTIMAL downgraded to FEASIBLE where a requested relative gap left the bound below it."""
+def milp_result(model: Model, status: Status, values: dict[Var, float] | None, bound: float | None, message: str,
+                t0: float, watch: HighsWatch) -> RawResult:
+    """A MILP solver's answer on ``model`` (a linearized model) as a RawResult: the solution rounded (a
+    variable the solver left out takes its lower bound) and re-checked, so that one that holds only within
+    the solver's tolerances comes back UNKNOWN, never as a schedule."""
     objective = None
-    ir_values = None
+    int_values = None
     if status.has_schedule:
-        ir_values = complete(lin, values or {})
-        broken = violations(model, ir_values)
+        found = values or {}
+        int_values = {v: bounds(v)[0] if found.get(v) is None else int(round(found[v]))
+                      for v in model.int_vars + model.bool_vars}  # type: ignore[operator]
+        broken = violations(model, int_values)
         if broken:  # a solution within the solver's tolerances that rounding does not repair
             return RawResult(status=Status.UNKNOWN, values=None, objective=None, bound=None,
                              wall_time=time.perf_counter() - t0,
                              message=f"{message}; the solver's rounded solution breaks the model: {broken[0]}")
-        objective = objective_value(model, ir_values)
-        if status == Status.OPTIMAL and options.mip_gap > 0 and bound is not None:
-            if objective is not None and objective > math.ceil(bound - 1e-6):
-                status = Status.FEASIBLE
+        objective = objective_value(model, int_values)
     if bound is not None and not math.isfinite(bound):
         bound = None
-    return RawResult(status=status, values=ir_values, objective=objective, bound=bound,
+    return RawResult(status=status, values=int_values, objective=objective, bound=bound,
                      wall_time=time.perf_counter() - t0, time_to_best=watch.time_to_best, message=message,
                      interrupted=watch.interrupted)
 

@@ -1,31 +1,29 @@
-"""MILP backends through Pyomo: HiGHS (``--backend highs``) and any Pyomo solver by name (``--backend pyomo:NAME``).
+"""Any Pyomo MILP solver by name (``--backend pyomo:NAME``), on the linearized model.
 
-The IR model is lowered by :func:`remat.backends.linearize.linearize` (its
-docstring gives the reductions and the model size), built as a Pyomo
-``ConcreteModel`` over indexed sets, and solved:
+The backend declares no IR construct, so :func:`remat.backends.solve_model`
+hands it the full linearization (:mod:`remat.backends.linearize`), which is
+built as a Pyomo ``ConcreteModel`` over indexed sets and solved:
 
 * solvers of Pyomo's current solver API (``highs``, ``gurobi_direct``,
   ``scip_direct``, ...) through ``pyomo.contrib.solver``'s ``SolverFactory``,
-  with ``time_limit``, ``threads``, ``rel_gap``, ``load_solutions=False`` and
-  ``raise_exception_on_nonoptimal_result=False``, so a time limit is a result,
-  not an exception;
+  with ``time_limit``, ``threads``, a zero relative gap, ``load_solutions=False``
+  and ``raise_exception_on_nonoptimal_result=False``, so a time limit is a
+  result, not an exception;
 * any other name (``cbc``, ``glpk``, ``cplex``, ``appsi_highs``, ...) through
   the classic ``pyomo.environ.SolverFactory`` with the solver's own option names.
 
+``--backend highs`` is HiGHS without Pyomo (:mod:`remat.backends.highs`);
+``pyomo:highs`` and ``pyomo:appsi_highs`` reach the same solver through Pyomo.
 Statuses map as in the CP-SAT backend: OPTIMAL only when the solver proved
 the gap closed, an incumbent at a limit is FEASIBLE, no incumbent is UNKNOWN.
-A model whose rows hold numbers above :data:`MAX_MAGNITUDE` (memory sizes
-near 1e12 next to sizes of 1) is declined with a BackendError: a
-floating-point solver cannot resolve one unit there, and HiGHS's presolve
-was seen to call such a feasible model infeasible. The IR objective has
-integer coefficients, so an absolute gap below 1 is a proof, and HiGHS's
-default relative gap (1e-4) is replaced by the requested one (0 unless given).
-A warm start (``SolveOptions.hint``) is lifted through the reductions and
-given to HiGHS as a MIP start (missing entries it completes itself), or to a
-classic solver that accepts ``warmstart``. The solution is rounded, mapped back
-through the reductions (so decoding is shared with CP-SAT) and re-checked
-against the IR model: one that holds only within the solver's tolerances comes
-back as UNKNOWN with a message, never as a schedule.
+A model whose rows hold numbers above :data:`MAX_MAGNITUDE` is declined with
+a BackendError (a floating-point solver cannot resolve one unit there). The
+IR objective has integer coefficients, so an absolute gap below 1 is a proof.
+A warm start (``SolveOptions.hint``) is given to HiGHS as a MIP start
+(missing entries it completes itself), or to a classic solver that accepts
+``warmstart``. The solution is rounded and re-checked: one that holds only
+within the solver's tolerances comes back as UNKNOWN with a message, never
+as a schedule.
 
 This module imports neither pyomo nor a solver at import time.
 """
@@ -38,15 +36,15 @@ import warnings
 from contextlib import contextmanager, nullcontext
 from typing import Any, ClassVar
 
-from remat.backends.base import RawResult, SolveOptions, backend_features, module_available
+from remat.backends.base import RawResult, SolveOptions, model_constructs, module_available
 from remat.backends.highs_watch import HighsWatch
-from remat.backends.linearize import bounds, linearize
+from remat.backends.linearize import bounds
 from remat.backends.milp_common import check_highs_options, check_magnitude, milp_result, reset_highs_threads
 from remat.errors import BackendError
 from remat.ir import Model, Var
 from remat.status import Status
 
-# Option names of classic (pyomo.environ) solvers: time limit, threads, relative MIP gap.
+# Option names of classic (pyomo.environ) solvers: time limit, threads, relative MIP gap (set to 0).
 LEGACY_OPTIONS: dict[str, dict[str, str]] = {
     "cbc": {"time_limit": "seconds", "threads": "threads", "mip_gap": "ratioGap"},
     "glpk": {"time_limit": "tmlim", "mip_gap": "mipgap"},
@@ -64,34 +62,36 @@ HIGHS_LOGGER = "pyomo.contrib.solver.solvers.highs"
 
 
 class PyomoBackend:
-    """Solve IR models as MILPs with a Pyomo solver (``--backend pyomo:NAME``)."""
+    """Solve linearized IR models with a Pyomo solver (``--backend pyomo:NAME``)."""
 
-    features: ClassVar[frozenset[str]] = backend_features("highs")
+    # no construct: fully linearized; hints reach the solvers that take a MIP start (HiGHS and
+    # warm-start-capable classic ones), the others ignore them
+    features: ClassVar[frozenset[str]] = frozenset({"hints"})
 
     def __init__(self, solver: str = "highs") -> None:
         self.solver = solver
         self.name = f"pyomo:{solver}"
-        self.features = backend_features(self.name)  # type: ignore[misc]
 
     @classmethod
     def is_available(cls) -> bool:
         return module_available("pyomo")
 
     def solve(self, model: Model, options: SolveOptions) -> RawResult:
+        if model_constructs(model) - self.features:  # called directly with an IR model: lower it first
+            from remat.backends.pipeline import solve_model
+
+            return solve_model(self, model, options)
         t0 = time.perf_counter()
-        lin = linearize(model)
-        check_magnitude(self.name, lin.model)
-        pm, cols = to_pyomo(lin.model)
-        start = None
-        if options.hint:
-            start = lin.lift(options.hint)
+        check_magnitude(self.name, model)
+        pm, cols = to_pyomo(model)
+        start = options.hint or None
         deadline = None if options.time_limit is None else t0 + options.time_limit
         watch = HighsWatch(options.on_progress, t0)
         if self.solver in V2_SOLVERS:
             status, values, bound, message = self._solve_v2(pm, cols, start, options, deadline, watch)
         else:
             status, values, bound, message = self._solve_legacy(pm, cols, start, options, deadline)
-        return milp_result(model, lin, status, values, bound, message, options, t0, watch)
+        return milp_result(model, status, values, bound, message, t0, watch)
 
     # ------------------------------------------------------------ current API
     def _solve_v2(self, pm: Any, cols: dict[Var, Any], start: dict[Var, int] | None, options: SolveOptions,
@@ -107,7 +107,7 @@ class PyomoBackend:
         if self.solver == "highs":
             reset_highs_threads()
             if solver_options:
-                check_highs_options(solver_options)
+                check_highs_options(solver_options, self.name)
             solver_options.setdefault("random_seed", options.seed)
         watching = False
         if hasattr(opt, "set_instance"):
@@ -121,7 +121,7 @@ class PyomoBackend:
                 highs = getattr(opt, "_solver_model", None)
                 watching = highs is not None and watch.attach(highs)
         kwargs: dict[str, Any] = dict(load_solutions=False, raise_exception_on_nonoptimal_result=False,
-                                      tee=options.log, rel_gap=options.mip_gap, abs_gap=1 - 1e-6,
+                                      tee=options.log, rel_gap=0.0, abs_gap=1 - 1e-6,
                                       solver_options=solver_options, threads=options.threads or 2)
         if deadline is not None:
             kwargs["time_limit"] = max(0.0, deadline - time.perf_counter())
@@ -154,8 +154,8 @@ class PyomoBackend:
         names = LEGACY_OPTIONS.get(self.solver, {})
         solver_options = dict(options.extra)
         remaining = None if deadline is None else max(0.0, deadline - time.perf_counter())
-        for key, value in (("time_limit", remaining), ("threads", options.threads), ("mip_gap", options.mip_gap)):
-            if value is None or (key == "mip_gap" and value == 0 and key not in names):
+        for key, value in (("time_limit", remaining), ("threads", options.threads), ("mip_gap", 0)):
+            if value is None or (key == "mip_gap" and key not in names):
                 continue
             if key in names:
                 solver_options[names[key]] = value
@@ -189,19 +189,6 @@ class PyomoBackend:
             lb = getattr(res.problem, "lower_bound", None)
             bound = float(lb) if isinstance(lb, (int, float)) else None
         return status, values, bound, str(tc)
-
-
-class HighsBackend(PyomoBackend):
-    """HiGHS through Pyomo's current solver API (``--backend highs``)."""
-
-    def __init__(self) -> None:
-        super().__init__("highs")
-        self.name = "highs"
-        self.features = backend_features("highs")  # type: ignore[misc]
-
-    @classmethod
-    def is_available(cls) -> bool:
-        return module_available("pyomo") and module_available("highspy")
 
 
 def to_pyomo(milp: Model) -> tuple[Any, dict[Var, Any]]:
@@ -307,4 +294,4 @@ def _quiet(logger: str):
         log.setLevel(level)
 
 
-__all__ = ["HighsBackend", "LEGACY_OPTIONS", "PyomoBackend", "V2_SOLVERS", "to_pyomo"]
+__all__ = ["LEGACY_OPTIONS", "PyomoBackend", "V2_SOLVERS", "to_pyomo"]

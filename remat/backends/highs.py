@@ -1,21 +1,25 @@
-"""HiGHS without Pyomo (``--backend highs-direct``): the linearized model handed to highspy as arrays.
+"""HiGHS (``--backend highs``, alias ``highs-direct``): the linearized model handed to highspy as arrays.
 
-The same MILP as ``--backend highs`` (:func:`remat.backends.linearize.linearize`),
-passed to ``highspy.Highs`` as column bounds, integrality, costs and a
-row-wise sparse matrix instead of a Pyomo model. Pyomo's model building is
-Python work per variable and row outside HiGHS's time limit; on the gap
-relaxation of the generated 500-node graph seed 0 at 90% (36,000 rows) it took
-12 s of a 17 s solve (cProfile); ``benchmarks/highs_routes.py`` compares the
-two routes. Everything else is as in the Pyomo route: statuses, the MIP start,
-progress and Ctrl-C through :class:`~remat.backends.highs_watch.HighsWatch`,
-the precision guard, and the rounded solution re-checked against the IR.
-Extra options (``SolveOptions.extra``) are HiGHS option names; an unknown one
-is an error.
+The backend declares no IR construct, so :func:`remat.backends.solve_model`
+hands it the full linearization (:func:`remat.backends.linearize.linearize`):
+integer and binary columns, plain rows, the objective. They go to
+``highspy.Highs`` as column bounds, integrality, costs and a row-wise sparse
+matrix, without a modelling layer (Pyomo's model building is Python work per
+variable and row outside HiGHS's time limit; ``benchmarks/micro/highs_routes.py``
+ratios this route against ``pyomo:highs`` and ``pyomo:appsi_highs``, which
+stay reachable). Statuses: OPTIMAL only when HiGHS proved the gap closed (an
+absolute gap below 1 is a proof, the objective being integer), an incumbent
+at a limit is FEASIBLE, none is UNKNOWN. The warm start is a MIP start;
+incumbents, bounds and Ctrl-C go through
+:class:`~remat.backends.highs_watch.HighsWatch`; a model whose numbers exceed
+:data:`~remat.backends.milp_common.MAX_MAGNITUDE` is declined; the rounded
+solution is re-checked. Extra options (``SolveOptions.extra``) are HiGHS
+option names; an unknown one is an error.
 
 >>> from remat.ir import Linear, Model
 >>> m = Model("two of three"); xs = [m.bool_var(f"x{i}") for i in range(3)]
 >>> m.add(Linear(tuple((x, 1) for x in xs), lb=2)); m.minimize([(x, k + 1) for k, x in enumerate(xs)])
->>> raw = HighsDirectBackend().solve(m, SolveOptions(time_limit=10))
+>>> raw = HighsBackend().solve(m, SolveOptions(time_limit=10))
 >>> raw.status.value, raw.objective, [raw.values[x] for x in xs]
 ('optimal', 3.0, [1, 1, 0])
 """
@@ -28,36 +32,39 @@ from typing import Any, ClassVar
 
 import numpy as np
 
-from remat.backends.base import RawResult, SolveOptions, backend_features, module_available
+from remat.backends.base import RawResult, SolveOptions, model_constructs, module_available
 from remat.backends.highs_watch import HighsWatch
-from remat.backends.linearize import bounds, linearize
+from remat.backends.linearize import bounds
 from remat.backends.milp_common import check_highs_options, check_magnitude, milp_result, reset_highs_threads
 from remat.ir import Model, Var
 from remat.status import Status
 
 
-class HighsDirectBackend:
-    """Solve IR models as MILPs with highspy directly (``--backend highs-direct``)."""
+class HighsBackend:
+    """Solve linearized IR models with highspy (``--backend highs``)."""
 
-    name = "highs-direct"
-    features: ClassVar[frozenset[str]] = backend_features("highs-direct")
+    name = "highs"
+    features: ClassVar[frozenset[str]] = frozenset({"hints", "progress"})  # no construct: fully linearized
 
     @classmethod
     def is_available(cls) -> bool:
         return module_available("highspy") and module_available("pyomo")  # pyomo: silencing HiGHS's banner
 
     def solve(self, model: Model, options: SolveOptions) -> RawResult:
+        if model_constructs(model) - self.features:  # called directly with an IR model: lower it first
+            from remat.backends.pipeline import solve_model
+
+            return solve_model(self, model, options)
         import highspy
 
         t0 = time.perf_counter()
-        lin = linearize(model)
-        check_magnitude(self.name, lin.model)
+        check_magnitude(self.name, model)
         if options.extra:
             check_highs_options(dict(options.extra), self.name)
         reset_highs_threads()
-        highs, columns = _highs_model(lin.model, options)
+        highs, columns = _highs_model(model, options)
         if options.hint:
-            _mip_start(highs, columns, lin.lift(options.hint))
+            _mip_start(highs, columns, options.hint)
         if options.time_limit is not None:
             highs.setOptionValue("time_limit", max(1e-3, t0 + options.time_limit - time.perf_counter()))
         watch = HighsWatch(options.on_progress, t0)
@@ -76,8 +83,7 @@ class HighsDirectBackend:
             col_value = highs.getSolution().col_value
             values = {v: col_value[k] for v, k in columns.items()}
         bound = highs.getInfo().mip_dual_bound if status != Status.INFEASIBLE else None
-        return milp_result(model, lin, status, values, bound, highs.modelStatusToString(model_status), options, t0,
-                           watch)
+        return milp_result(model, status, values, bound, highs.modelStatusToString(model_status), t0, watch)
 
 
 def _highs_model(milp: Model, options: SolveOptions) -> tuple[Any, dict[Var, int]]:
@@ -91,7 +97,7 @@ def _highs_model(milp: Model, options: SolveOptions) -> tuple[Any, dict[Var, int
     highs.setOptionValue("output_flag", bool(options.log))
     highs.setOptionValue("threads", options.threads or 2)
     highs.setOptionValue("random_seed", options.seed)
-    highs.setOptionValue("mip_rel_gap", options.mip_gap)
+    highs.setOptionValue("mip_rel_gap", 0.0)
     highs.setOptionValue("mip_abs_gap", 1 - 1e-6)  # integer objective: a gap below 1 is a proof
     for key, value in options.extra.items():
         highs.setOptionValue(key, value)
@@ -133,4 +139,4 @@ def _mip_start(highs: Any, columns: dict[Var, int], start: dict[Var, int]) -> No
         highs.setSolution(len(index), np.array(index, np.int32), np.array(value, float))
 
 
-__all__ = ["HighsDirectBackend"]
+__all__ = ["HighsBackend"]
