@@ -18,6 +18,7 @@ from remat.cli import COMMANDS
 
 ROOT = Path(__file__).resolve().parents[1]
 DOCS = ROOT / "docs"
+PLUGIN = ROOT / "examples" / "plugin" / "remat_example_plugin"
 
 
 def load(path: Path):
@@ -135,7 +136,7 @@ def test_doctest_blocks_become_code_fences():
 
 # ------------------------------------------------------------------ worked examples
 def test_formulation_example_finds_an_order_within_the_budget(own_registries):
-    example = load(DOCS / "examples" / "add_formulation.py")
+    example = load(PLUGIN / "reorder.py")
     result = example.demo()
     g = example.two_branches()
     assert result.status == remat.Status.OPTIMAL and "reorder" in remat.formulations.formulation_names()
@@ -149,7 +150,7 @@ def test_formulation_example_finds_an_order_within_the_budget(own_registries):
 
 
 def test_backend_example_agrees_with_cpsat_and_maps_statuses(own_registries):
-    example = load(DOCS / "examples" / "add_backend.py")
+    example = load(PLUGIN / "brute.py")
     brute, cpsat = example.demo()
     g = example.skip_graph()
     assert brute.status == cpsat.status == remat.Status.OPTIMAL and "brute" in remat.backends.installed_backends()

@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import importlib
 import importlib.util
+from importlib.metadata import entry_points
 from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any, Callable, ClassVar, Protocol, runtime_checkable
@@ -224,11 +225,21 @@ def register_resolver(resolver: Callable[[str], Registration | None]) -> None:
     is_available.cache_clear()
 
 
+def _from_entry_points() -> dict[str, Registration]:
+    """Backends that installed packages declare in the ``remat.backends`` entry-point group
+    (``name = "package.module:Class"``); their modules are imported only when first asked about."""
+    return {ep.name: Registration(ep.value) for ep in entry_points(group="remat.backends")}
+
+
 def lookup(name: str) -> Registration | None:
-    """The registration of a backend name, registered, aliased or resolved; None when unknown."""
+    """The registration of a backend name: registered, aliased, from an installed package's entry
+    point, or resolved; None when unknown."""
     name = _ALIASES.get(name, name)
     if name in _REGISTRY:
         return _REGISTRY[name]
+    plugins = _from_entry_points()
+    if name in plugins:
+        return plugins[name]
     for resolver in _RESOLVERS:
         reg = resolver(name)
         if reg is not None:
@@ -248,8 +259,9 @@ def is_available(name: str) -> bool:
 
 
 def backend_names() -> list[str]:
-    """The registered names (aliases and parametrised ones such as ``pyomo:NAME`` excepted)."""
-    return sorted(_REGISTRY)
+    """The registered and installed (entry-point) names (aliases and parametrised ones such as
+    ``pyomo:NAME`` excepted)."""
+    return sorted(_REGISTRY.keys() | _from_entry_points().keys())
 
 
 def aliases() -> dict[str, str]:

@@ -9,7 +9,8 @@ One more cumulative, demands the output sizes and capacity the budget, is the
 memory constraint, exactly as in Moccasin. The cost is fixed (each node once),
 so a solve answers: is there an order that fits, and which?
 
-Run it: ``python docs/examples/add_formulation.py``.
+Run it: ``python examples/plugin/remat_example_plugin/reorder.py``; installed with its package
+(``pip install examples/plugin``), remat finds it as ``--formulation reorder`` through its entry point.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from typing import Any, Sequence
 
 import remat
 from remat.errors import FormulationError
-from remat.formulations import Built, register_formulation
+from remat.formulations import Built, formulation_names, register_formulation
 from remat.ir import Cumulative, Linear, Model, Var
 from remat.formulations.scaling import scale_costs, scale_sizes
 from remat.graph import Graph
@@ -79,7 +80,8 @@ def two_branches() -> Graph:
 
 
 def demo() -> remat.Result:
-    register_formulation("reorder", Reorder)
+    if "reorder" not in formulation_names():  # run as a script, the package not installed
+        register_formulation("reorder", Reorder)
     g = two_branches()
     budget = 12  # the given order peaks at 21; a1, a2 before b1 peaks at 12
     result = remat.solve(g, budget, formulation="reorder", time_limit=10, threads=1)

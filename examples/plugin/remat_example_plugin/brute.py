@@ -13,7 +13,8 @@ enumerated; and a branch whose objective cannot beat the incumbent is cut.
 A complete search proves its answer (OPTIMAL or INFEASIBLE); at the time
 limit an incumbent is FEASIBLE, never OPTIMAL.
 
-Run it: ``python docs/examples/add_backend.py``.
+Run it: ``python examples/plugin/remat_example_plugin/brute.py``; installed with its package
+(``pip install examples/plugin``), remat finds it as ``--backend brute`` through its entry point.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ import time
 from typing import ClassVar
 
 import remat
+import remat.backends
 from remat.backends import RawResult, SolveOptions, register_backend
 from remat.ir import BoolVar, Clause, Cumulative, Interval, Linear, Model, Not, Var
 from remat.status import Status
@@ -200,7 +202,8 @@ def skip_graph() -> remat.Graph:
 
 
 def demo() -> tuple[remat.Result, remat.Result]:
-    register_backend("brute", BruteForceBackend)
+    if "brute" not in remat.backends.backend_names():  # run as a script, the package not installed
+        register_backend("brute", BruteForceBackend)
     g = skip_graph()
     budget = 12  # the no-remat peak is 16
     brute = remat.solve(g, budget, backend="brute", time_limit=60)
