@@ -31,6 +31,8 @@ class Candidate:
         A backend's name, or ``heuristic NAME``.
     found_at : float
         Seconds from the call.
+    order : str
+        The order of first computations it was found in (``given`` or ``memory``).
     """
 
     schedule: Schedule
@@ -38,6 +40,7 @@ class Candidate:
     computes: tuple[int, ...]
     source: str
     found_at: float
+    order: str = "given"
 
     @property
     def cost(self) -> float | int:
@@ -57,6 +60,7 @@ class Start:
     offers: tuple[Candidate, ...] = ()
     seconds: float = 0.0
     interrupted: bool = False
+    started_at: float = 0.0  # seconds from the call
 
 
 @dataclass(frozen=True)

@@ -18,7 +18,6 @@ raises :class:`~remat.errors.VerificationFailed`: a bug, never handed out.
 
 from __future__ import annotations
 
-from collections import Counter
 from typing import Any, Callable, Sequence
 
 from remat.backends import Backend, Progress
@@ -26,7 +25,7 @@ from remat.formulations import Formulation
 from remat.heuristics import Heuristic
 from remat.result import Attempt, Candidate, Result, Start
 from remat import stages
-from remat.stages import ORDERS, Live, Problem, prepare, run_heuristic
+from remat.stages import ORDERS, Live, Problem, at_total_cost, prepare, run_heuristic
 from remat.status import Status
 from remat.strategies import STRATEGIES, Outcome
 from remat.timebudget import TimeBudget
@@ -90,13 +89,14 @@ def solve(graph: Any, budget: int, *, backend: "str | Backend" = "cpsat",
     if problem.backend is None:
         return assemble(problem, run_heuristic(problem, clock, live), Outcome(()), clock)
     start = stages.warm_start(problem, clock, live) if problem.warm_start and problem.hint is None else Start(None)
-    outcome = Outcome((), interrupted=True) if start.interrupted else _models(problem, start, clock, live)
-    return assemble(problem, start, outcome, clock)
+    return assemble(problem, start, _models(problem, start, clock, live), clock)
 
 
 def _models(problem: Problem, start: Start, clock: TimeBudget, live: Live) -> Outcome:
-    """The order strategy's models; a Ctrl-C outside a backend (which keeps its incumbent itself)
-    leaves the start's schedule standing."""
+    """The order strategy's models, unless the start is final (interrupted, or unbeatable); a Ctrl-C
+    outside a backend (which keeps its incumbent itself) leaves the start's schedule standing."""
+    if start.interrupted or at_total_cost(problem.graph, start.best):
+        return Outcome((), interrupted=start.interrupted)
     try:
         return STRATEGIES[problem.order](problem, start, clock, live)
     except KeyboardInterrupt:
@@ -123,14 +123,14 @@ def assemble(problem: Problem, start: Start, outcome: Outcome, clock: TimeBudget
                   objective=None if chosen is None else chosen.cost, bound=None if status == Status.INFEASIBLE
                   else bound, wall_time=clock.elapsed(), report=None if chosen is None else chosen.report,
                   budget=problem.budget, graph=graph.name, formulation=problem.formulation.name,
-                  backend=problem.backend_name, time_to_best=None if chosen is None else chosen.found_at,
+                  backend=problem.backend_name, time_to_best=_time_to_best(chosen, start, outcome),
                   build_time=sum(a.build_time for a in attempts), model_size=head.model_size if head else {},
                   message=_message(problem, chosen, head, start, attempts), total_cost=graph.total_cost,
                   time_to_first=_first(start, attempts), warm_start=head.warm_start if head else None,
                   hint_time=start.seconds + sum(a.hint_time for a in attempts), interrupted=interrupted,
                   unproven_reason=reason if status == Status.FEASIBLE else "",
-                  bound_time=sum(a.bound_time for a in attempts), order=attempt.order if attempt else "given",
-                  order_time=outcome.order_time, started_at=attempt.started_at if attempt else 0.0,
+                  bound_time=sum(a.bound_time for a in attempts), order=chosen.order if chosen else "given",
+                  order_time=outcome.order_time, started_at=_started_at(chosen, attempt, start, outcome),
                   settled=attempt is not None and attempt.settled, source="" if chosen is None else chosen.source)
 
 
@@ -138,6 +138,22 @@ def _cheapest(start: Start, outcome: Outcome) -> Candidate | None:
     ranked = [(a.candidate, 0 if a.order == "given" else 1) for a in outcome.attempts if a.candidate is not None]
     ranked += [(s.best, 2) for s in (start, *outcome.starts) if s.best is not None]
     return min(ranked, key=lambda cr: (cr[0].cost, cr[1]))[0] if ranked else None
+
+
+def _time_to_best(chosen: Candidate | None, start: Start, outcome: Outcome) -> float | None:
+    """When the returned cost was first reached, by whichever stage reached it first."""
+    if chosen is None:
+        return None
+    found = [c for s in (start, *outcome.starts) for c in s.offers]
+    found += [a.candidate for a in outcome.attempts if a.candidate is not None]
+    return min(c.found_at for c in found if c.fits and c.cost <= chosen.cost)
+
+
+def _started_at(chosen: Candidate | None, attempt: Attempt | None, start: Start, outcome: Outcome) -> float:
+    """When the stage that found the returned schedule began (seconds from the call)."""
+    if attempt is not None:
+        return attempt.started_at
+    return next((s.started_at for s in (start, *outcome.starts) if chosen in s.offers), 0.0)
 
 
 def _attempt_of(chosen: Candidate | None, attempts: Sequence[Attempt]) -> Attempt | None:
@@ -158,7 +174,7 @@ def _status(problem: Problem, chosen: Candidate | None, attempt: Attempt | None,
     if chosen is None:
         proven = any(a.status == Status.INFEASIBLE and a.settled and a.order == "given" for a in attempts)
         return (Status.INFEASIBLE if proven else Status.UNKNOWN), ""
-    if _recomputes_nothing_of_cost(problem.graph, chosen.computes) or (
+    if at_total_cost(problem.graph, chosen) or (
             attempt is not None and attempt.order == "given" and attempt.status == Status.OPTIMAL):
         return Status.OPTIMAL, ""
     if attempt is None:
@@ -178,12 +194,6 @@ def _status(problem: Problem, chosen: Candidate | None, attempt: Attempt | None,
                if attempt.status == Status.OPTIMAL else attempt.unproven_reason)
         return Status.FEASIBLE, why
     return Status.FEASIBLE, attempt.unproven_reason
-
-
-def _recomputes_nothing_of_cost(graph: Any, computes: Sequence[int]) -> bool:
-    """Whether the schedule costs exactly the total cost (exact, unlike a float sum): every schedule
-    computes every node, so nothing is cheaper."""
-    return all(k == 1 or graph.cost[v] == 0 for v, k in Counter(computes).items())
 
 
 def _message(problem: Problem, chosen: Candidate | None, head: Attempt | None, start: Start,

@@ -15,6 +15,7 @@ order; nothing here calls ``remat.solve``.
 from __future__ import annotations
 
 import time
+from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any, Callable, Sequence
 
@@ -108,7 +109,8 @@ def prepare(graph: Graph, budget: int, *, formulation: "str | Formulation | Heur
                    hint=None if hint is None else tuple(hint), **options)
 
 
-def verified(graph: Graph, budget: int, computes: Sequence[int], source: str, clock: TimeBudget) -> Candidate:
+def verified(graph: Graph, budget: int, computes: Sequence[int], source: str, clock: TimeBudget,
+             order: str = "given") -> Candidate:
     """A compute sequence replayed by the verifier. Over the budget is allowed (``fits`` False);
     any other violation is a bug in whoever produced the sequence: VerificationFailed."""
     draft = schedule_from_computes(graph, computes)
@@ -119,7 +121,7 @@ def verified(graph: Graph, budget: int, computes: Sequence[int], source: str, cl
     status = "feasible" if report.valid else "over-budget"
     schedule = draft.with_claims(budget=report.budget, objective=report.total_cost,
                                  peak_memory=report.peak_memory, status=status)
-    return Candidate(schedule, report, tuple(computes), source, clock.elapsed())
+    return Candidate(schedule, report, tuple(computes), source, clock.elapsed(), order)
 
 
 def warm_start(problem: Problem, clock: TimeBudget, live: Live, *, graph: Graph | None = None) -> Start:
@@ -130,31 +132,41 @@ def warm_start(problem: Problem, clock: TimeBudget, live: Live, *, graph: Graph 
     with nothing found it propagates."""
     graph = problem.graph if graph is None else graph
     budget, to_original = problem.budget, _index_map(graph, problem.graph)
+    order = "given" if graph is problem.graph else "memory"
+    started_at = clock.elapsed()
     offers: list[Candidate] = []
     interrupted = False
-    fast = clock.heuristics()
+    fast, until_one_fits = clock.heuristics(), clock.heuristics_until_one_fits()
+
+    def offer(sequence: Sequence[int], name: str) -> None:
+        where = "" if order == "given" else f" ({order} order)"
+        offers.append(verified(problem.graph, budget, [to_original[v] for v in sequence],
+                               f"heuristic {name}{where}", clock, order))
+        if offers[-1].fits:
+            live.event(offers[-1].cost, graph.total_cost)
+
     try:
         for name in PORTFOLIO:
-            phase = clock.staged_plan(graph.n) if name == "staged-plan" else fast
+            fits = any(c.fits for c in offers)
+            if fits and _recomputes_nothing_of_cost(problem.graph, min(offers, key=lambda c: c.cost).computes):
+                break  # nothing can be cheaper
+            phase = clock.staged_plan(graph.n) if name == "staged-plan" else fast if fits else until_one_fits
             if phase.expired() and offers:
                 continue
             sequence = get_heuristic(name).run(graph, budget, deadline=phase.deadline, seed=problem.seed)
             if sequence is not None:
-                offers.append(verified(problem.graph, budget, [to_original[v] for v in sequence],
-                                       f"heuristic {name}", clock))
-                if offers[-1].fits:
-                    live.event(offers[-1].cost, graph.total_cost)
+                offer(sequence, name)
     except KeyboardInterrupt as stop:
         sequence = getattr(stop, "sequence", None)
         if sequence is not None:
-            offers.append(verified(problem.graph, budget, [to_original[v] for v in sequence],
-                                   "heuristic staged-plan", clock))
+            offer(sequence, "staged-plan")
         if not any(c.fits for c in offers):
             raise
         interrupted = True
     fitting = sorted((c for c in offers if c.fits), key=lambda c: (c.cost, c.report.peak_memory))
     over = sorted((c for c in offers if not c.fits), key=lambda c: c.report.peak_memory)
-    return Start(fitting[0] if fitting else None, tuple(fitting + over), clock.elapsed(), interrupted)
+    return Start(fitting[0] if fitting else None, tuple(fitting + over), clock.elapsed() - started_at, interrupted,
+                 started_at)
 
 
 def run_heuristic(problem: Problem, clock: TimeBudget, live: Live) -> Start:
@@ -268,6 +280,10 @@ def run_model(problem: Problem, graph: Graph, order: str, start: Start, clock: T
                        build_time=clock.elapsed() - started_at)
     warm_name, values, hint_time = hint(problem, built, graph, start) if (problem.warm_start or problem.hint) \
         else (None, None, 0.0)
+    if not clock.worth_searching(build_time):  # translating the model alone would overrun the limit
+        return Attempt(order=order, backend=problem.backend_name, status=Status.UNKNOWN, candidate=None, bound=None,
+                       settled=False, message="no time left to search the model", started_at=started_at,
+                       build_time=build_time, model_size=built.model.size())
     relaxed, bound_time = None, 0.0
     if problem.lower_bound and built.relaxation is not None:
         relaxed, bound_time = lower_bound(built, clock, problem.threads)
@@ -305,6 +321,17 @@ def _proven_bound(raw: RawResult, built: Built, relaxed: int | None, status: Sta
         return None  # a bound on rounded costs says nothing exact
     bounds = [b * built.cost_unit for b in (raw.bound, relaxed) if b is not None]
     return max(bounds) if bounds else None
+
+
+def _recomputes_nothing_of_cost(graph: Graph, computes: Sequence[int]) -> bool:
+    """Whether a schedule costs exactly the total cost (exact, unlike a float sum): every schedule
+    computes every node, so nothing is cheaper."""
+    return all(k == 1 or graph.cost[v] == 0 for v, k in Counter(computes).items())
+
+
+def at_total_cost(graph: Graph, candidate: Candidate | None) -> bool:
+    """Whether ``candidate`` is a schedule nothing can beat: it recomputes nothing of any cost."""
+    return candidate is not None and candidate.fits and _recomputes_nothing_of_cost(graph, candidate.computes)
 
 
 def _index_map(source: Graph, target: Graph) -> list[int]:

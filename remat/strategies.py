@@ -13,7 +13,8 @@ schedule at the total cost being optimal (assemble applies that rule).
   order gets the rest, started from the best schedule so far.
 * ``auto`` (the default with a time limit): the given order for
   :data:`remat.timebudget.GIVEN_SHARE` of the limit with the full search only
-  (its job is proofs); unless that settles it, ``memory`` for the rest.
+  (its job is proofs), or until that search stalls; unless that settles it,
+  ``memory`` for the rest.
 
 >>> from remat.generators import random_layered
 >>> from remat.graph import no_remat_peak
@@ -32,7 +33,7 @@ from remat.backends import features_of
 from remat.graph import Graph
 from remat.heuristics import ordering
 from remat.result import Attempt, Start
-from remat.stages import Live, Problem, run_model, warm_start
+from remat.stages import Live, Problem, at_total_cost, run_model, warm_start
 from remat.status import Status
 from remat.timebudget import TimeBudget
 
@@ -57,7 +58,8 @@ def auto(problem: Problem, start: Start, clock: TimeBudget, live: Live) -> Outco
     """The given order first (proofs), then the memory order for the rest unless that settled it."""
     options = dict(problem.backend_options)
     if "neighbourhood-search" in features_of(problem.backend) and not {"lns", "lns_after"} & options.keys():
-        options["lns"] = False  # this phase is for proofs: the neighbourhood search proves nothing
+        # this phase is for proofs: no neighbourhood search (it proves nothing), and a stall ends it
+        options.update(lns=False, stop_after_stall=clock.given_stall())
     first = run_model(problem, problem.graph, "given", start, clock.given_first(), live, backend_options=options)
     if first.settled or first.interrupted or clock.expired():
         return Outcome((first,))
@@ -83,11 +85,13 @@ def memory(problem: Problem, start: Start, clock: TimeBudget, live: Live,
         return Outcome(_given_again(problem, start, clock, live, previous), order_time)
     reordered: Graph = graph.reordered(order)
     own = warm_start(problem, clock, live, graph=reordered) if problem.warm_start else Start(None)
+    if at_total_cost(graph, own.best):  # a heuristic in this order recomputes nothing: unbeatable
+        return Outcome((), order_time, own.interrupted, (own,))
     attempt = run_model(problem, reordered, "memory", _merged(own, start), clock, live)
     attempts = (attempt,)
-    at_total_cost = attempt.candidate is not None and attempt.candidate.cost == graph.total_cost
     gave_nothing = attempt.candidate is None or attempt.status == Status.OPTIMAL
-    if not at_total_cost and not attempt.interrupted and gave_nothing and clock.worth_resuming():
+    unbeatable = at_total_cost(graph, attempt.candidate)
+    if not unbeatable and not attempt.interrupted and gave_nothing and clock.worth_resuming():
         attempts += _given_again(problem, _with_offer(start, attempt), clock, live, previous)
     return Outcome(attempts, order_time, attempt.interrupted, (own,))
 
@@ -105,7 +109,7 @@ def _merged(first: Start, then: Start) -> Start:
     """Both starts' offers, ``first``'s before ``then``'s; the cheaper best."""
     bests = [s.best for s in (first, then) if s.best is not None]
     return Start(min(bests, key=lambda c: c.cost) if bests else None, first.offers + then.offers,
-                 first.seconds + then.seconds, first.interrupted or then.interrupted)
+                 first.seconds + then.seconds, first.interrupted or then.interrupted, first.started_at)
 
 
 def _with_offer(start: Start, attempt: Attempt) -> Start:

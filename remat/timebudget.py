@@ -12,17 +12,21 @@ The shares, in the order a default solve (``order="auto"``) uses them:
 phase                  share
 =====================  ==============================================================
 warm start             :data:`HEURISTICS_SHARE` of the time left for the fast
-                       heuristics, then ``staged-plan`` gets
+                       heuristics (:data:`HEURISTICS_UNTIL_FIT_SHARE` while none
+                       fits), then ``staged-plan`` gets
                        ``min(STAGED_SECONDS_PER_NODE x n, STAGED_SHARE x limit)``
 lower bound (opt-in)   :data:`BOUND_SHARE` of the time left, at most
                        :data:`BOUND_MAX_SECONDS`
-given order (auto)     :data:`GIVEN_SHARE` of the limit, counted from the call
+given order (auto)     :data:`GIVEN_SHARE` of the limit, counted from the call, or
+                       less: it stops after :data:`GIVEN_STALL_SHARE` of the limit
+                       without progress
 order search           :data:`ORDER_SEARCH_SHARE` of the time left
 memory order           the rest; the given order resumes for the time the memory
                        order leaves unused when more than :data:`RESUME_SECONDS`
-the backend            whatever its phase has left (CP-SAT splits its slice itself:
-                       the two-phase start and the neighbourhood search are backend
-                       options, see :mod:`remat.backends.cpsat`)
+the backend            whatever its phase has left, if more than the model took
+                       to build (its translation takes about as long); CP-SAT
+                       splits its slice itself: the two-phase start and the
+                       neighbourhood search are its options (remat.backends.cpsat)
 =====================  ==============================================================
 
 >>> clock = TimeBudget(10.0)
@@ -42,6 +46,10 @@ from typing import Callable
 HEURISTICS_SHARE = 0.1
 """The fast heuristics of the warm-start portfolio stop when this share of the time left has passed."""
 
+HEURISTICS_UNTIL_FIT_SHARE = 0.5
+"""While none of them has a schedule within the budget, they may go on up to this share of the limit:
+on graphs too large for the model in the time, the heuristics' schedule is the answer."""
+
 STAGED_SECONDS_PER_NODE = 0.02
 STAGED_SHARE = 0.2
 """``staged-plan``, the last of the portfolio: its seconds per node of the graph, capped by this
@@ -51,9 +59,16 @@ BOUND_SHARE = 0.5
 BOUND_MAX_SECONDS = 60.0
 """The relaxation bound (``lower_bound=True``): this share of the time left, at most this long."""
 
+MIN_SEARCH_SECONDS = 0.05
+"""A backend is not started with less time than this left (nor with less than its model took to build)."""
+
 GIVEN_SHARE = 0.6
 """Under ``order="auto"``, the given order (the paper's model) gets this share of the limit first.
 The paper's graphs settle within it, so the default reproduces the paper's optima."""
+
+GIVEN_STALL_SHARE = 0.02
+"""... and hands over earlier when its search has moved neither incumbent nor bound for this share
+of the limit (at least 1 s): the time to a given quality then does not grow with the limit."""
 
 ORDER_SEARCH_SHARE = 0.25
 """The order search takes at most this share of the time left when it starts."""
@@ -131,6 +146,16 @@ class TimeBudget:
         """The fast heuristics of the warm start."""
         return self.fraction(HEURISTICS_SHARE)
 
+    def heuristics_until_one_fits(self) -> "TimeBudget":
+        """The fast heuristics while none has fitted the budget yet."""
+        return self.fraction(HEURISTICS_UNTIL_FIT_SHARE)
+
+    def worth_searching(self, build_seconds: float) -> bool:
+        """Whether a backend is worth starting on a model that took ``build_seconds`` to build:
+        translating it takes about as long, and no search stops before its translation ends."""
+        left = self.left()
+        return left is None or left > max(MIN_SEARCH_SECONDS, build_seconds)
+
     def staged_plan(self, n: int) -> "TimeBudget":
         """``staged-plan`` on a graph of ``n`` nodes."""
         cap = STAGED_SECONDS_PER_NODE * n
@@ -145,6 +170,10 @@ class TimeBudget:
         if self.limit is None:
             return self.child(None)
         return self.child(self.origin + GIVEN_SHARE * self.limit - self.clock())
+
+    def given_stall(self) -> float:
+        """Seconds without progress after which the given order's first phase hands over."""
+        return max(1.0, GIVEN_STALL_SHARE * (self.limit or 0.0))
 
     def order_search(self) -> "TimeBudget":
         """The search for a low-memory order."""

@@ -182,7 +182,7 @@ def test_times_count_from_the_call_in_both_phases():
                 mock.patch.object(remat.stages, "get_backend", slow_lookup):
             r = solve(LAYERED, LAYERED_BUDGET, time_limit=30)
         assert r.started_at >= 0.3 and r.time_to_best >= 0.3  # both count from the call
-        assert r.started_at + r.build_time <= r.time_to_best <= r.wall_time
+        assert r.started_at <= r.time_to_best <= r.wall_time
 
 
 def test_the_given_orders_share_is_for_proofs_only():

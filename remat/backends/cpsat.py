@@ -24,6 +24,12 @@ full search's; the bound is the full search's. On random layered graphs of
 500 nodes the full search stalls within seconds while neighbourhoods keep
 improving (docs/performance.md).
 
+Stop on a stall (option ``stop_after_stall``, seconds, default off; only
+without the neighbourhood search): the full search ends, FEASIBLE, once it
+has moved neither its incumbent nor its bound for that long. The default
+solve's first phase uses it to hand the rest of the time to the memory order
+(:mod:`remat.strategies`).
+
 This module imports ortools only inside ``solve``: the registry reads the
 class's ``features`` without importing a solver.
 """
@@ -129,6 +135,7 @@ class CpSatBackend:
         two_phase = bool(extra.pop("two_phase", True))
         lns = bool(extra.pop("lns", True))
         lns_after = float(extra.pop("lns_after", 0.5))
+        stop_after_stall = float(extra.pop("stop_after_stall", 0.0))
         hint = options.hint
         cumulative = next((c for c in model.constraints if isinstance(c, Cumulative)), None)
         phase1 = two_phase and hint is not None and cumulative is not None and not _fits(cumulative, hint)
@@ -158,10 +165,13 @@ class CpSatBackend:
         recorder = _Recorder(options, t0)
         solver.best_bound_callback = recorder.on_bound
         search = NeighbourhoodSearch(model, seed=options.seed) if lns and model.objective is not None else None
-        stop_for_lns = _stall_rule(recorder, deadline, lns_after) if search else None
-        code, interrupted = _solve_interruptibly(solver, cp, _callback(recorder), stop_when=stop_for_lns)
+        if search is not None:
+            stop_rule = _stall_rule(recorder, deadline, lns_after)
+        else:  # without neighbourhoods, a stall may end the search: the caller hands the time to another phase
+            stop_rule = _stall_rule(recorder, deadline, 1.0, stall=stop_after_stall) if stop_after_stall else None
+        code, interrupted = _solve_interruptibly(solver, cp, _callback(recorder), stop_when=stop_rule)
         lns_run = None
-        if stop_for_lns is not None and code == cp_model.FEASIBLE and not interrupted:
+        if search is not None and stop_rule is not None and code == cp_model.FEASIBLE and not interrupted:
             values = _values(solver, native)
             lns_run = self._neighbourhoods(cp, native, search, values, solver.objective_value,  # type: ignore[arg-type]
                                            options, extra, deadline, recorder)  # type: ignore[arg-type]
@@ -294,13 +304,16 @@ def _values(solver: Any, native: dict) -> dict[Var, int]:
     return {v: int(solver.value(x)) for v, x in native.items()}
 
 
-def _stall_rule(recorder: "_Recorder", deadline: float | None, lns_after: float) -> Callable[[], bool] | None:
-    """When a full search should hand over to the neighbourhood search: it has an incumbent and
-    has moved neither it nor its bound for a tenth of its time, or has used ``lns_after`` of it."""
+def _stall_rule(recorder: "_Recorder", deadline: float | None, lns_after: float,
+                stall: float | None = None) -> Callable[[], bool] | None:
+    """When a full search should stop (and hand over to the neighbourhood search): it has an
+    incumbent and has moved neither it nor its bound for ``stall`` seconds (default a tenth of its
+    time, at least 1 s), or has used ``lns_after`` of its time."""
     if deadline is None:
         return None
     begin = time.perf_counter()
-    switch_at, stall = begin + lns_after * (deadline - begin), max(1.0, 0.1 * (deadline - begin))
+    switch_at = begin + lns_after * (deadline - begin)
+    stall = max(1.0, 0.1 * (deadline - begin)) if stall is None else stall
 
     def stalled() -> bool:
         now = time.perf_counter()
