@@ -138,7 +138,22 @@ class Graph:
         return sum(self.cost)
 
     def to_networkx(self) -> nx.DiGraph:
-        """A networkx DiGraph keyed by node id, with ``cost``, ``mem``, ``name`` attributes."""
+        """A networkx DiGraph keyed by node id, with ``cost``, ``mem``, ``name`` attributes.
+
+        Also ``recomputable`` per node, and ``name``, ``order`` and ``fixed_order`` as graph
+        attributes; nodes are added in the graph's order, so :meth:`from_networkx` rebuilds the same graph.
+
+        Returns
+        -------
+        networkx.DiGraph
+
+        Examples
+        --------
+        >>> g = Graph.from_edges([("a", "b")], cost={"a": 1, "b": 2}, mem={"a": 3, "b": 4})
+        >>> G = g.to_networkx()
+        >>> G.nodes["b"]["mem"], Graph.from_networkx(G) == g
+        (4, True)
+        """
         g = nx.DiGraph(name=self.name, order=list(self.ids), **({"fixed_order": True} if self.fixed_order else {}))
         for i, v in enumerate(self.ids):
             g.add_node(v, cost=self.cost[i], mem=self.mem[i], name=self.labels[i],
