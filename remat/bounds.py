@@ -36,6 +36,27 @@ class LowerBound:
     ``status`` is the relaxation solve's: OPTIMAL means ``value`` is the relaxation's optimum,
     FEASIBLE or UNKNOWN the solver's bound on it at its limit, INFEASIBLE that the model is too.
     ``exact`` is false where costs were rounded (non-integral costs): the value is then approximate.
+
+    Parameters
+    ----------
+    value : float
+        The lower bound on the optimal total cost (at least the graph's total cost), or ``inf``.
+    total_cost : float
+        The graph's total cost (no recomputation), the base of :attr:`tdi`.
+    status : Status
+        The relaxation solve's status.
+    wall_time : float
+        Seconds spent, all rounds together.
+    stages : int
+        The number of stages the last relaxation had memory rows at.
+    exact : bool, optional
+        False when non-integral costs were rounded for the solver.
+
+    Examples
+    --------
+    >>> b = LowerBound(value=150.0, total_cost=100.0, status=Status.OPTIMAL, wall_time=0.0, stages=3)
+    >>> b.tdi
+    50.0
     """
 
     value: float
@@ -66,8 +87,42 @@ def gap_lower_bound(graph: Graph, budget: int, *, backend: str | None = None, ti
     are replayed (largest excess first; any stage, over the budget without recomputation or not). A
     relaxation at fewer stages is a relaxation too, so every row, every stage set and every round's
     bound is valid: the best is returned, with the last round's status. On large graphs a few dozen
-    stages give the bound of all of them at a fraction of the size (docs/performance.md).
+    stages often give the bound of all of them in a much smaller model (docs/performance.md).
 
+    Parameters
+    ----------
+    graph : Graph
+    budget : int
+        The memory budget in bytes.
+    backend : str, optional
+        A backend name (``"cpsat"``, ``"highs-direct"``, ...); default :func:`default_bound_backend`.
+    time_limit : float or None, optional
+        Seconds for all rounds together; None for no limit. At the limit the best bound so far is returned.
+    threads : int, optional
+        Solver threads.
+    share : float, optional
+        Memory rows go at the stages whose no-remat memory is above ``share`` x ``budget``; positive.
+    rounds : int, optional
+        Relaxation solves at most; each adds rows at the previous solution's recomputations.
+    start_stages : int, optional
+        Start with rows at only this many stages (the most over the budget) and grow the set each round.
+    add_stages : int, optional
+        Stages added per round when ``start_stages`` is set.
+
+    Returns
+    -------
+    LowerBound
+        ``value`` is at least ``graph.total_cost``, ``inf`` when the relaxation proves no schedule fits.
+
+    Raises
+    ------
+    BackendError
+        When ``backend`` is unknown or not installed.
+    FormulationError
+        When ``share`` is not positive.
+
+    Examples
+    --------
     >>> from remat.generators import random_layered
     >>> from remat.graph import no_remat_peak
     >>> g = random_layered(40, seed=3); budget = int(0.85 * no_remat_peak(g))
@@ -76,6 +131,8 @@ def gap_lower_bound(graph: Graph, budget: int, *, backend: str | None = None, ti
     >>> grown = gap_lower_bound(g, budget, backend="cpsat", time_limit=60, rounds=6, start_stages=2)
     >>> once.value <= again.value, g.total_cost <= grown.value
     (True, True)
+    >>> gap_lower_bound(g, 1, backend="cpsat", time_limit=10).value   # below any node's needs
+    inf
     """
     t0 = time.perf_counter()
     deadline = None if time_limit is None else t0 + time_limit
@@ -119,7 +176,18 @@ def _stages_over(graph: Graph, budget: int, plan: dict[int, int], stages: list[i
 
 def default_bound_backend() -> str:
     """HiGHS where it is installed (its cuts close the gap relaxation fast; handed over without Pyomo,
-    whose model building is slow on relaxations this large), else CP-SAT."""
+    whose model building is slow on relaxations this large), else CP-SAT.
+
+    Returns
+    -------
+    str
+        ``"highs-direct"`` or ``"cpsat"``: a backend name for :func:`remat.backends.get_backend`.
+
+    Examples
+    --------
+    >>> default_bound_backend() in ("highs-direct", "cpsat")
+    True
+    """
     return "highs-direct" if is_available("highs-direct") else "cpsat"
 
 
@@ -129,6 +197,30 @@ def relaxation_bound(model: Model, *, backend: str | None = None, time_limit: fl
     optimum, in its own units: the optimum when OPTIMAL, the solver's bound at its limit (rounded up to
     the next integer, less a tolerance for the solver's floating point), None when there is none.
 
+    Parameters
+    ----------
+    model : Model
+        A minimization with an integer-valued objective (the bound is rounded up).
+    backend : str, optional
+        Default :func:`default_bound_backend`.
+    time_limit : float, optional
+        Seconds; None for no limit.
+    threads : int, optional
+        Solver threads; default the backend's.
+
+    Returns
+    -------
+    tuple of (Status, int or None)
+        The solve's status and the bound; the bound is None when the model is
+        infeasible or the solver reports none.
+
+    Raises
+    ------
+    BackendError
+        When ``backend`` is unknown or not installed, or cannot take the model.
+
+    Examples
+    --------
     >>> from remat.ir import Model, Linear
     >>> m = Model("two of three"); xs = [m.bool_var(f"x{i}") for i in range(3)]
     >>> m.add(Linear(tuple((x, 1) for x in xs), lb=2)); m.minimize([(x, 5) for x in xs], offset=1)

@@ -9,7 +9,25 @@ from __future__ import annotations
 
 
 class RematError(Exception):
-    """Base of all user-facing errors; ``exit_code`` is what the CLI returns."""
+    """Base of all user-facing errors; ``exit_code`` is what the CLI returns.
+
+    Catch :class:`RematError` to handle every problem the input can cause; its
+    message is one line naming the node, field, file or value at fault.
+
+    Attributes
+    ----------
+    exit_code : int
+        The CLI's exit status for this kind of error.
+
+    Examples
+    --------
+    >>> from remat.budget import parse_budget
+    >>> try:
+    ...     parse_budget("lots", peak=100)
+    ... except RematError as exc:
+    ...     print(type(exc).__name__, exc.exit_code)
+    BudgetError 2
+    """
 
     exit_code = 2
 

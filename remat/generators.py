@@ -37,6 +37,39 @@ def training_graph(name: str, forward: Sequence[tuple[str, int, int, Sequence[st
     gradient node ``grad_f`` (cost ``grad_cost_factor * cost(f)``, the size of
     ``f``'s output) that reads ``f``'s inputs, ``f`` itself and the gradient of
     every consumer of ``f`` (the loss for the last node).
+
+    Parameters
+    ----------
+    name : str
+        The graph's name.
+    forward : sequence of (str, int, int, sequence of str)
+        Forward nodes ``(id, cost, mem, inputs)`` in topological order; the last
+        one feeds the loss. Ids must not be ``loss`` or start with ``grad_``.
+    grad_cost_factor : int, optional
+        Cost of a gradient node relative to its forward node.
+
+    Returns
+    -------
+    Graph
+        ``2 len(forward) + 1`` nodes in the order forward, ``loss``, gradients
+        from the last forward node back to the first.
+
+    Raises
+    ------
+    GraphError
+        When a node is listed twice, an input is listed after its consumer, or a
+        cost or size is negative or not a number.
+    KeyError
+        When an input is not a forward node at all (``forward`` is trusted input
+        from the generators, not a user file).
+
+    Examples
+    --------
+    >>> g = training_graph("mlp", [("x", 1, 8, []), ("h", 2, 4, ["x"])])
+    >>> g.ids
+    ('x', 'h', 'loss', 'grad_h', 'grad_x')
+    >>> [g.ids[u] for u in g.preds[g.index["grad_x"]]], g.cost[g.index["grad_h"]]
+    (['x', 'grad_h'], 4)
     """
     cost = {f: c for f, c, _, _ in forward}
     mem = {f: m for f, _, m, _ in forward}
@@ -61,7 +94,34 @@ def training_graph(name: str, forward: Sequence[tuple[str, int, int, Sequence[st
 
 
 def linear(depth: int = 8, *, mem: int = 1024, cost: int = 10) -> Graph:
-    """Training graph of a chain of ``depth`` equal layers (Checkmate's linear benchmark)."""
+    """Training graph of a chain of ``depth`` equal layers (Checkmate's linear benchmark).
+
+    Parameters
+    ----------
+    depth : int, optional
+        Number of forward layers (at least 1).
+    mem : int, optional
+        Output size of every layer and its gradient, in bytes.
+    cost : int, optional
+        Cost of a forward layer; a gradient costs twice as much.
+
+    Returns
+    -------
+    Graph
+        ``2 depth + 1`` nodes named ``f0 .. f{depth-1}``, ``loss``, ``grad_f{depth-1} .. grad_f0``;
+        the graph is named ``linear{depth}``.
+
+    Raises
+    ------
+    GraphError
+        When ``mem`` or ``cost`` is negative.
+
+    Examples
+    --------
+    >>> g = linear(3)
+    >>> g.name, g.n, g.ids[:4]
+    ('linear3', 7, ('f0', 'f1', 'f2', 'loss'))
+    """
     fwd = [(f"f{i}", cost, mem, [f"f{i - 1}"] if i else []) for i in range(depth)]
     return training_graph(f"linear{depth}", fwd)
 
@@ -71,6 +131,32 @@ def unet(depth: int = 3, *, base_mem: int = 1 << 20, base_cost: int = 100) -> Gr
     with skip connections; activations halve in size (and cost) per level down.
 
     ``unet(4)`` is the bundled example of ``remat solve --example unet``.
+
+    Parameters
+    ----------
+    depth : int, optional
+        Encoder (and decoder) levels.
+    base_mem : int, optional
+        Output size in bytes at the top level; level ``i`` has ``base_mem // 2**i``.
+    base_cost : int, optional
+        Cost of every forward node; a gradient costs twice as much.
+
+    Returns
+    -------
+    Graph
+        Forward nodes ``enc0 ..``, ``bottleneck``, ``.. dec0``, then ``loss`` and a
+        gradient per forward node; the graph is named ``unet{depth}``.
+
+    Raises
+    ------
+    GraphError
+        When ``base_mem`` or ``base_cost`` is negative.
+
+    Examples
+    --------
+    >>> g = unet(1, base_mem=8)
+    >>> g.ids[:4], g.mem[:3]
+    (('enc0', 'bottleneck', 'dec0', 'loss'), (8, 4, 8))
     """
     fwd: list[tuple[str, int, int, list[str]]] = []
     prev: list[str] = []
@@ -110,15 +196,43 @@ def random_layered(n: int = 250, *, width: float | None = None, level_variabilit
       on, between nodes at nearby relative positions (``x`` and ``x + 0.2 U``).
 
     Output sizes are the least of three uniform draws on 10..8180 in steps of
-    10 (mean about 2,050, median about 1,700: the published RL1 and RL2 have
-    means 2,041 and 2,043, medians 1,600 and 1,335, deciles close to this
-    law), durations uniform on 0..998, source and sink cost 0. The order is a random
-    topological order (``order="random"``, uniform among the ready nodes: the
-    published files' ``graph.order`` has the peaks of such orders), or level by
-    level (``order="levels"``, a lower peak and harder budgets). On the
-    published graphs' parameters this reproduces their statistics: RL2 has 944
-    edges (815 level to level), the generator 900 to 1,000 at n = 250, width 0.43.
+    10 (a law skewed to small tensors, chosen to match the size distribution of
+    the published RL1 and RL2 files), durations uniform on 0..998, source and
+    sink cost 0. The order is a random topological order (``order="random"``,
+    uniform among the ready nodes: the published files' ``graph.order`` has the
+    peaks of such orders), or level by level (``order="levels"``, a lower peak
+    and harder budgets).
 
+    Parameters
+    ----------
+    n : int, optional
+        Number of nodes, at least 4 (the source, the sink and two levels).
+    width : float, optional
+        In (0, 1): larger gives fewer, wider levels; default drawn from U(0.25, 0.5).
+    level_variability : float, optional
+        In [0, 1]: how much level sizes vary around their mean.
+    edge_density : float, optional
+        In [0, 1]: the share of all level-to-level pairs linked (beyond one edge per node).
+    skip_density : float, optional
+        In [0, 1): the share of edges that skip at least one level.
+    order : {"random", "levels"}, optional
+        The node order of the graph.
+    seed : int, optional
+        Seeds the draws; the same arguments give the same graph.
+
+    Returns
+    -------
+    Graph
+        Node ids ``"0"`` .. ``str(n - 1)``, named after its parameters as the
+        published files are (plus ``_s{seed}``).
+
+    Raises
+    ------
+    GraphError
+        When a parameter is out of its range or ``order`` is not ``"random"`` or ``"levels"``.
+
+    Examples
+    --------
     >>> g = random_layered(100, seed=1)
     >>> g.n, g == random_layered(100, seed=1), g == random_layered(100, seed=2)
     (100, True, False)
@@ -126,6 +240,9 @@ def random_layered(n: int = 250, *, width: float | None = None, level_variabilit
     True
     >>> g.ids[0], g.ids[-1], g.name
     ('0', '1', 'random_layered_n100_w0.35_nlv0.75_ed0.2_scd0.14_s1')
+    >>> random_layered(3)
+    Traceback (most recent call last):
+    remat.errors.GraphError: random_layered: n must be an integer >= 4, got 3
     """
     if isinstance(n, bool) or not isinstance(n, int) or n < 4:
         raise GraphError(f"random_layered: n must be an integer >= 4, got {n!r}")
@@ -224,10 +341,35 @@ GENERATORS: dict[str, Callable[..., Graph]] = {"random_layered": random_layered,
 def from_spec(spec: str) -> Graph:
     """A generated graph from ``NAME[:key=value,...]``; values are ints or floats.
 
+    This is how ``remat bench`` and benchmark grids name generated graphs.
+
+    Parameters
+    ----------
+    spec : str
+        A generator name (``random_layered``, ``unet``, ``linear``,
+        ``transformer``), then optionally ``:`` and comma-separated keyword
+        arguments of that generator.
+
+    Returns
+    -------
+    Graph
+
+    Raises
+    ------
+    GraphError
+        When the generator is unknown, an item is not ``key=value``, a value is
+        not a number, a keyword is not the generator's, or the generator rejects
+        a value.
+
+    Examples
+    --------
     >>> from_spec("linear:depth=3").n
     7
     >>> from_spec("random_layered:n=50,seed=3") == random_layered(50, seed=3)
     True
+    >>> from_spec("linear:layers=3")
+    Traceback (most recent call last):
+    remat.errors.GraphError: generator spec 'linear:layers=3': linear() got an unexpected keyword argument 'layers'
     """
     name, _, rest = spec.partition(":")
     if name not in GENERATORS:

@@ -114,7 +114,8 @@ def transformer(layers: int = 4, d: int = 256, heads: int = 4, seq: int = 512, b
     Raises
     ------
     GraphError
-        A parameter out of range.
+        When a parameter is not an integer in its range, ``dtype_bytes`` is not
+        2 or 4, ``attention_flops`` is not 0 or 1, or ``heads`` does not divide ``d``.
 
     Examples
     --------
@@ -125,6 +126,9 @@ def transformer(layers: int = 4, d: int = 256, heads: int = 4, seq: int = 512, b
     True
     >>> transformer(layers=160, d=1024, heads=16, seq=2048).n
     11391
+    >>> transformer(d=100, heads=3)
+    Traceback (most recent call last):
+    remat.errors.GraphError: transformer: heads (3) must divide d (100)
     """
     for label, val, low in (("layers", layers, 0), ("d", d, 1), ("heads", heads, 1), ("seq", seq, 1),
                             ("batch", batch, 1), ("vocab", vocab, 1), ("byte_weight", byte_weight, 0),

@@ -42,6 +42,35 @@ Number = int | float
 class Graph:
     """An immutable compute graph, nodes in topological order.
 
+    Build one with :meth:`from_edges`, :meth:`from_networkx`, :func:`load_graph`
+    or :func:`graph_from_json`, which validate their input and name what is
+    wrong; the constructor itself takes node indices and checks only that every
+    edge follows the node order.
+
+    Parameters
+    ----------
+    name : str
+        The graph's name; a schedule names the graph it belongs to.
+    ids : tuple of str
+        Node ids, in topological order: node index ``i`` is ``ids[i]``.
+    cost : tuple of int or float
+        Cost of computing each node (the objective sums it over computations).
+    mem : tuple of int
+        Size in bytes of each node's output.
+    preds : tuple of tuple of int
+        The input node indices of each node, each smaller than the node's own.
+    labels : tuple of str or None, optional
+        A display label per node (an operator name); default none.
+    recomputable : tuple of bool, optional
+        False where a node may be computed only once; default all true.
+    fixed_order : bool, optional
+        True when the node order is part of the program and solves must keep it.
+
+    Raises
+    ------
+    GraphError
+        When an edge goes against the node order or names a negative index.
+
     Examples
     --------
     >>> g = Graph.from_edges([("a", "b"), ("b", "c")], cost={"a": 1, "b": 2, "c": 3},
@@ -95,6 +124,7 @@ class Graph:
 
     @property
     def num_edges(self) -> int:
+        """Number of edges (a repeated edge of the input counts once)."""
         return sum(len(p) for p in self.preds)
 
     @property
@@ -108,7 +138,22 @@ class Graph:
         return sum(self.cost)
 
     def to_networkx(self) -> nx.DiGraph:
-        """A networkx DiGraph keyed by node id, with ``cost``, ``mem``, ``name`` attributes."""
+        """A networkx DiGraph keyed by node id, with ``cost``, ``mem``, ``name`` attributes.
+
+        Also ``recomputable`` per node, and ``name``, ``order`` and ``fixed_order`` as graph
+        attributes; nodes are added in the graph's order, so :meth:`from_networkx` rebuilds the same graph.
+
+        Returns
+        -------
+        networkx.DiGraph
+
+        Examples
+        --------
+        >>> g = Graph.from_edges([("a", "b")], cost={"a": 1, "b": 2}, mem={"a": 3, "b": 4})
+        >>> G = g.to_networkx()
+        >>> G.nodes["b"]["mem"], Graph.from_networkx(G) == g
+        (4, True)
+        """
         g = nx.DiGraph(name=self.name, order=list(self.ids), **({"fixed_order": True} if self.fixed_order else {}))
         for i, v in enumerate(self.ids):
             g.add_node(v, cost=self.cost[i], mem=self.mem[i], name=self.labels[i],
@@ -117,7 +162,19 @@ class Graph:
         return g
 
     def to_json(self) -> dict[str, Any]:
-        """The graph in the ``remat`` node-link dialect (round-trips through :func:`load_graph`)."""
+        """The graph in the ``remat`` node-link dialect (round-trips through :func:`load_graph`).
+
+        Returns
+        -------
+        dict
+            JSON-ready: ``nodes``, ``links`` and ``graph`` (name, order, and ``fixed_order`` when set).
+
+        Examples
+        --------
+        >>> g = Graph.from_edges([("a", "b")], cost={"a": 1, "b": 2}, mem={"a": 3, "b": 4})
+        >>> graph_from_json(g.to_json()) == g
+        True
+        """
         nodes = []
         for i, v in enumerate(self.ids):
             node: dict[str, Any] = {"id": v, "cost": self.cost[i], "mem": self.mem[i]}
@@ -138,6 +195,24 @@ class Graph:
         costs, sizes and edges, so a schedule of one is a schedule of the other; only the order that
         order-bound models (the paper's stage restriction) follow changes.
 
+        Parameters
+        ----------
+        order : sequence of int
+            Every node index once, each node after its inputs.
+
+        Returns
+        -------
+        Graph
+            The reordered graph, with the same name.
+
+        Raises
+        ------
+        GraphError
+            When ``order`` does not list each node index once, or is not topological.
+
+        Examples
+        --------
+
         >>> g = Graph.from_edges([("a", "c"), ("b", "c")], cost={"a": 1, "b": 2, "c": 3}, mem={"a": 1, "b": 1, "c": 1})
         >>> g.reordered([1, 0, 2]).ids
         ('b', 'a', 'c')
@@ -156,6 +231,18 @@ class Graph:
                      recomputable=tuple(self.recomputable[v] for v in order), fixed_order=self.fixed_order)
 
     def save(self, path: str | Path) -> None:
+        """Write :meth:`to_json` to ``path`` (JSON, indented); :func:`load_graph` reads it back.
+
+        Parameters
+        ----------
+        path : str or Path
+            The file to write; its folder must exist.
+
+        Raises
+        ------
+        OSError
+            When the file cannot be written.
+        """
         Path(path).write_text(json.dumps(self.to_json(), indent=1) + "\n")
 
     # ----------------------------------------------------------- constructors
@@ -164,6 +251,35 @@ class Graph:
                       order: Sequence[Any] | None = None, name: str | None = None) -> "Graph":
         """Build from a networkx DiGraph whose nodes carry ``cost`` and ``mem`` attributes.
 
+        Node ids become strings; an optional ``name`` attribute becomes the label and
+        ``recomputable`` is read as in the JSON dialect. The graph attribute
+        ``fixed_order`` is kept.
+
+        Parameters
+        ----------
+        g : networkx.DiGraph
+            The graph; it must be acyclic.
+        cost, mem : str, optional
+            The node attributes holding each node's cost and output size in bytes.
+        order : sequence, optional
+            A topological order of the nodes (their networkx keys); default: of the
+            nodes ready at each point, the one networkx lists first.
+        name : str, optional
+            The graph's name; default ``g.graph["name"]``, else ``"graph"``.
+
+        Returns
+        -------
+        Graph
+
+        Raises
+        ------
+        GraphError
+            When ``g`` is not a simple directed graph, a node lacks a field or has a negative,
+            non-finite or (for ``mem``) fractional value, ``order`` is not a topological order
+            of the nodes, or the graph has a cycle (named).
+
+        Examples
+        --------
         >>> G = nx.DiGraph(); G.add_node(0, cost=1, mem=4); G.add_node(1, cost=2, mem=8)
         >>> G.add_edge(0, 1)
         >>> Graph.from_networkx(G, name="two").ids
@@ -181,7 +297,42 @@ class Graph:
     def from_edges(cls, edges: Iterable[tuple[Any, Any]], *, cost: Mapping[Any, Number],
                    mem: Mapping[Any, int], name: str = "graph",
                    order: Sequence[Any] | None = None) -> "Graph":
-        """Build from an edge list and per-node ``cost`` / ``mem`` mappings (their keys are the nodes)."""
+        """Build from an edge list and per-node ``cost`` / ``mem`` mappings (their keys are the nodes).
+
+        Parameters
+        ----------
+        edges : iterable of (node, node)
+            ``(source, target)`` pairs; a repeated edge counts once.
+        cost : mapping
+            Node -> cost of computing it (a non-negative number).
+        mem : mapping
+            Node -> size of its output in bytes (a non-negative integer).
+        name : str, optional
+            The graph's name.
+        order : sequence, optional
+            A topological order of the nodes; default: of the nodes ready at each
+            point, the one given first (in ``cost``, then ``mem``) comes first.
+
+        Returns
+        -------
+        Graph
+            Node ids are the nodes as strings.
+
+        Raises
+        ------
+        GraphError
+            When a node lacks a cost or a size, a value is negative, non-finite or (for
+            ``mem``) fractional, an edge names an unknown node or loops on one, ``order``
+            is not a topological order, or the graph has a cycle (named).
+
+        Examples
+        --------
+        >>> Graph.from_edges([("x", "y")], cost={"x": 1, "y": 1}, mem={"x": 2, "y": 3}).preds
+        ((), (0,))
+        >>> Graph.from_edges([("x", "y"), ("y", "x")], cost={"x": 1, "y": 1}, mem={"x": 2, "y": 3})
+        Traceback (most recent call last):
+        remat.errors.GraphError: graph 'graph' has a cycle: x -> y -> x
+        """
         nodes = [(v, {"cost": cost.get(v, MISSING), "mem": mem.get(v, MISSING)}) for v in dict.fromkeys([*cost, *mem])]
         return _build(name=name, nodes=nodes, edges=list(edges), order=order)
 
@@ -356,7 +507,24 @@ def _is_mapping(x: Any) -> bool:
 
 
 def detect_dialect(data: Mapping[str, Any]) -> str:
-    """Name the dialect of a parsed graph JSON object (see module docstring)."""
+    """Name the dialect of a parsed graph JSON object (see module docstring).
+
+    Parameters
+    ----------
+    data : mapping
+        Parsed graph JSON.
+
+    Returns
+    -------
+    str
+        ``"checkmate"`` when a node has ``cost_cpu`` or ``cost_ram``,
+        ``"random-layered"`` when one has ``duration`` or ``out_cost``, else ``"remat"``.
+
+    Examples
+    --------
+    >>> detect_dialect({"nodes": [{"name": "0", "duration": 3, "out_cost": 10}]})
+    'random-layered'
+    """
     keys: set[str] = set()
     for node in data.get("nodes", []):
         if _is_mapping(node):
@@ -369,7 +537,42 @@ def detect_dialect(data: Mapping[str, Any]) -> str:
 
 
 def graph_from_json(data: Any, *, source: str = "<json>") -> Graph:
-    """Validate and build a Graph from parsed JSON in any supported dialect."""
+    """Validate and build a Graph from parsed JSON in any supported dialect.
+
+    The dialect (``remat``, ``random-layered`` or ``checkmate``; see the module
+    docstring) is detected from the node fields.
+
+    Parameters
+    ----------
+    data : object
+        The parsed JSON: an object with ``nodes`` and ``links`` (or ``edges``),
+        optionally ``graph`` with ``name``, ``order`` and ``fixed_order``.
+    source : str, optional
+        Where ``data`` came from, for error messages; its stem names the graph
+        when ``graph.name`` is absent.
+
+    Returns
+    -------
+    Graph
+
+    Raises
+    ------
+    GraphError
+        When the structure is wrong (a missing or mistyped key), a node lacks a
+        field or has a bad value, an edge names an unknown node, the order is not
+        topological, or the graph has a cycle; the message names the node, field
+        or cycle.
+
+    Examples
+    --------
+    >>> g = graph_from_json({"nodes": [{"id": "a", "cost": 1, "mem": 4}, {"id": "b", "cost": 2, "mem": 8}],
+    ...                      "links": [{"source": "a", "target": "b"}], "graph": {"name": "ab"}})
+    >>> g.name, g.ids, g.mem
+    ('ab', ('a', 'b'), (4, 8))
+    >>> graph_from_json({"nodes": [{"id": "a", "cost": -1, "mem": 4}], "links": []})
+    Traceback (most recent call last):
+    remat.errors.GraphError: node 'a': field 'cost' must be >= 0, got -1
+    """
     if not isinstance(data, Mapping):
         raise GraphError(f"{source}: top level must be a JSON object, got {type(data).__name__}")
     if "nodes" not in data:
@@ -422,9 +625,35 @@ def graph_from_json(data: Any, *, source: str = "<json>") -> Graph:
 
 
 def load_graph(path: str | Path) -> Graph:
-    """Read a graph JSON file in any supported dialect.
+    """Read a graph JSON file in any supported dialect (see :func:`graph_from_json`).
 
-    Raises :class:`~remat.errors.GraphError` with a one-line message on any problem.
+    Parameters
+    ----------
+    path : str or Path
+        The JSON file.
+
+    Returns
+    -------
+    Graph
+        Named by ``graph.name`` in the file, else by the file's stem.
+
+    Raises
+    ------
+    GraphError
+        With a one-line message on any problem: the file cannot be read, is not
+        valid JSON (line and column named), or is not a valid graph.
+
+    Examples
+    --------
+    >>> import tempfile, pathlib
+    >>> with tempfile.TemporaryDirectory() as tmp:
+    ...     path = pathlib.Path(tmp, "chain.json")
+    ...     Graph.from_edges([(0, 1)], cost={0: 1, 1: 1}, mem={0: 2, 1: 3}, name="chain").save(path)
+    ...     load_graph(path).ids
+    ('0', '1')
+    >>> load_graph("no/such/file.json")
+    Traceback (most recent call last):
+    remat.errors.GraphError: cannot read graph file 'no/such/file.json': No such file or directory
     """
     p = Path(path)
     try:
@@ -446,8 +675,27 @@ def no_remat_peak(graph: Graph, order: Sequence[int] | None = None) -> int:
 
     The paper's memory model: while v computes, its inputs, its output and every
     tensor still needed later are resident; a tensor is freed right after its
-    last use.
+    last use. Budgets given as fractions are fractions of this peak.
 
+    Parameters
+    ----------
+    graph : Graph
+    order : sequence of int, optional
+        Distinct node indices, each after its inputs; default the graph's order.
+
+    Returns
+    -------
+    int
+        The peak in bytes (0 for an empty ``order``).
+
+    Raises
+    ------
+    ValueError
+        When ``order`` names an index outside the graph, lists a node twice, or
+        lists a node before one of its inputs.
+
+    Examples
+    --------
     >>> g = Graph.from_edges([(0, 1), (0, 2), (1, 2)], cost={0: 1, 1: 1, 2: 1}, mem={0: 5, 1: 7, 2: 3})
     >>> no_remat_peak(g)
     15
@@ -462,6 +710,25 @@ def no_remat_profile(graph: Graph, order: Sequence[int] | None = None) -> list[i
     ``order`` lists distinct node indices, with every input of a listed node listed before it.
     Linear in nodes + edges (numpy).
 
+    Parameters
+    ----------
+    graph : Graph
+    order : sequence of int, optional
+        Default the graph's order.
+
+    Returns
+    -------
+    list of int
+        ``profile[k]``: bytes resident while the ``k``-th listed node computes.
+
+    Raises
+    ------
+    ValueError
+        When ``order`` names an index outside the graph, lists a node twice, or
+        lists a node before (or without) one of its inputs.
+
+    Examples
+    --------
     >>> g = Graph.from_edges([(0, 1), (0, 2), (1, 2)], cost={0: 1, 1: 1, 2: 1}, mem={0: 5, 1: 7, 2: 3})
     >>> no_remat_profile(g)
     [5, 12, 15]
@@ -497,6 +764,20 @@ def no_remat_profile(graph: Graph, order: Sequence[int] | None = None) -> list[i
 def min_budget(graph: Graph) -> int:
     """The smallest budget any schedule can fit: max over v of mem(v) plus its inputs' mems.
 
+    Computing v needs its inputs and its output resident at once, so no budget
+    below this has a schedule; solves reject such budgets up front.
+
+    Parameters
+    ----------
+    graph : Graph
+
+    Returns
+    -------
+    int
+        The bound in bytes.
+
+    Examples
+    --------
     >>> g = Graph.from_edges([(0, 2), (1, 2)], cost={0: 1, 1: 1, 2: 1}, mem={0: 5, 1: 7, 2: 3})
     >>> min_budget(g)
     15

@@ -50,6 +50,15 @@ class MemoryTrace:
     computation (inputs, the new output and everything kept for later), the
     quantity a budget bounds; ``recompute[k]`` is true when that computation
     is not the node's first.
+
+    Parameters
+    ----------
+    node : tuple of str
+        The node computed by each computation.
+    memory : tuple of int
+        Bytes resident during each computation.
+    recompute : tuple of bool
+        True where the computation is a recomputation.
     """
 
     node: tuple[str, ...]
@@ -58,12 +67,23 @@ class MemoryTrace:
 
     @property
     def peak(self) -> int:
+        """The highest memory of any computation (0 for no computation)."""
         return max(self.memory, default=0)
 
 
 @dataclass(frozen=True)
 class Retention:
-    """One retention interval: ``node`` is resident over computations ``[start, end)``."""
+    """One retention interval: ``node`` is resident over computations ``[start, end)``.
+
+    Parameters
+    ----------
+    node : str
+        The node whose output is resident.
+    start, end : int
+        The computation that makes it resident, and one past the last computation it stays for.
+    recompute : bool
+        True when the interval starts with a recomputation.
+    """
 
     node: str
     start: int
@@ -84,10 +104,29 @@ def _replay(graph: Graph, schedule: Schedule):
 def memory_trace(graph: Graph, schedule: Schedule) -> MemoryTrace:
     """Replay ``schedule`` and return the memory during each of its computations.
 
-    Raises :class:`~remat.errors.ScheduleFormatError` when the schedule is for
-    another graph or does not replay (unknown node, missing input, ...);
-    a schedule over some budget replays fine and can be drawn.
+    A schedule over some budget replays fine and can be drawn: the picture shows
+    where it goes over.
 
+    Parameters
+    ----------
+    graph : Graph
+    schedule : Schedule
+        A schedule of ``graph`` (same name).
+
+    Returns
+    -------
+    MemoryTrace
+        One entry per compute step, from the verifier's replay.
+
+    Raises
+    ------
+    ScheduleFormatError
+        When the schedule is for another graph or does not replay (unknown node,
+        missing input, computing a resident node, freeing one that is not, an
+        unknown op).
+
+    Examples
+    --------
     >>> from remat.graph import Graph
     >>> from remat.schedule import schedule_from_computes
     >>> g = Graph.from_edges([("a", "b"), ("b", "c"), ("a", "c")],
@@ -121,6 +160,24 @@ def retention_intervals(graph: Graph, schedule: Schedule) -> list[Retention]:
     and freed after computation ``j`` is resident over ``[k, j+1)``; one never
     freed stays to the end.
 
+    Parameters
+    ----------
+    graph : Graph
+    schedule : Schedule
+        A schedule of ``graph`` (same name).
+
+    Returns
+    -------
+    list of Retention
+        One interval per computation, by start, then node id.
+
+    Raises
+    ------
+    ScheduleFormatError
+        When the schedule is for another graph or does not replay (as :func:`memory_trace`).
+
+    Examples
+    --------
     >>> from remat.graph import Graph
     >>> from remat.schedule import schedule_from_computes
     >>> g = Graph.from_edges([("a", "b"), ("b", "c"), ("a", "c")],
@@ -169,8 +226,43 @@ def plot_memory(graph: Graph, schedule: Schedule, budget: int | None = None, *, 
                 label: str = "memory", color: str | None = None) -> "Figure":
     """Memory during each computation, the budget as a dashed line, recomputations marked.
 
-    ``budget`` defaults to the schedule's own; pass ``ax`` to draw several
-    schedules on one axes (each call adds its own trace). Returns the figure.
+    Pass ``ax`` to draw several schedules on one axes (each call adds its own
+    trace; a budget already drawn is not drawn again).
+
+    Parameters
+    ----------
+    graph : Graph
+    schedule : Schedule
+        A schedule of ``graph``.
+    budget : int, optional
+        The budget line in bytes; default the schedule's own claim, none if it has none.
+    ax : matplotlib.axes.Axes, optional
+        Axes to draw on; default a new figure (Agg canvas, no display needed).
+    label : str, optional
+        Legend label of this trace.
+    color : str, optional
+        Matplotlib color of this trace; default the axes' next color.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+        The figure holding the axes.
+
+    Raises
+    ------
+    ScheduleFormatError
+        When the schedule does not replay on ``graph`` (see :func:`memory_trace`).
+    PlotError
+        When matplotlib is not installed.
+
+    Examples
+    --------
+    >>> from remat.generators import linear
+    >>> from remat.schedule import schedule_from_computes
+    >>> g = linear(2)
+    >>> fig = plot_memory(g, schedule_from_computes(g, list(range(g.n))), label="no remat")
+    >>> fig.axes[0].get_xlabel(), fig.axes[0].get_lines()[0].get_label()
+    ('computation', 'no remat')
     """
     trace = memory_trace(graph, schedule)
     budget = schedule.budget if budget is None else budget
@@ -204,6 +296,34 @@ def plot_gantt(graph: Graph, schedule: Schedule, *, ax: "Axes | None" = None) ->
 
     First computations are blue, recomputations orange; a bar spans the
     computations during which the tensor is resident.
+
+    Parameters
+    ----------
+    graph : Graph
+    schedule : Schedule
+        A schedule of ``graph``.
+    ax : matplotlib.axes.Axes, optional
+        Axes to draw on; default a new figure sized to the number of nodes.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+
+    Raises
+    ------
+    ScheduleFormatError
+        When the schedule does not replay on ``graph`` (see :func:`retention_intervals`).
+    PlotError
+        When matplotlib is not installed.
+
+    Examples
+    --------
+    >>> from remat.generators import linear
+    >>> from remat.schedule import schedule_from_computes
+    >>> g = linear(2)
+    >>> fig = plot_gantt(g, schedule_from_computes(g, list(range(g.n))))
+    >>> len(fig.axes[0].patches) == g.n   # one bar per computation
+    True
     """
     bars = retention_intervals(graph, schedule)
     rows = {v: i for i, v in enumerate(graph.ids)}
@@ -233,9 +353,39 @@ def plot_pareto(budgets: Sequence[int], tdis: Sequence[float | None], *, peak: i
     percent of the no-remat peak. ``optimal[k]`` false draws a hollow marker
     (an incumbent without proof).
 
+    Parameters
+    ----------
+    budgets : sequence of int
+        Budgets in bytes, one per solve.
+    tdis : sequence of float or None
+        The total duration increase in percent at each budget, None for no schedule.
+    peak : int, optional
+        The no-remat peak in bytes; with it the x axis is in percent of it.
+    optimal : sequence of bool, optional
+        Whether each point is proven optimal; default all.
+    ax : matplotlib.axes.Axes, optional
+        Axes to draw on (to compare several curves); default a new figure.
+    label : str, optional
+        Legend label of this curve.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+
+    Raises
+    ------
+    PlotError
+        When the sequences differ in length, or matplotlib is not installed.
+
+    Examples
+    --------
     >>> fig = plot_pareto([80, 90, 100], [5.0, 1.0, 0.0], peak=100)
     >>> fig.axes[0].get_xlabel()
     'budget (% of no-remat peak)'
+    >>> plot_pareto([80, 90], [1.0])
+    Traceback (most recent call last):
+    ...
+    remat.plot.PlotError: plot_pareto: budgets, tdis (and optimal) must have the same length
     """
     if len(budgets) != len(tdis) or (optimal is not None and len(optimal) != len(budgets)):
         raise PlotError("plot_pareto: budgets, tdis (and optimal) must have the same length")
@@ -267,6 +417,24 @@ def plot_pareto(budgets: Sequence[int], tdis: Sequence[float | None], *, peak: i
 def check_output(path: str | Path) -> Path:
     """``path`` as a Path if a picture can be written there, else :class:`PlotError` naming why.
 
+    Checked before a long solve, so that a bad output path fails at once.
+
+    Parameters
+    ----------
+    path : str or Path
+        The picture file to write.
+
+    Returns
+    -------
+    Path
+
+    Raises
+    ------
+    PlotError
+        When the suffix is not ``.png``, ``.svg`` or ``.pdf``, or the folder does not exist.
+
+    Examples
+    --------
     >>> check_output("fig.txt")
     Traceback (most recent call last):
     ...
@@ -281,7 +449,35 @@ def check_output(path: str | Path) -> Path:
 
 
 def save(fig: "Figure", path: str | Path, *, dpi: int = 120) -> Path:
-    """Write ``fig`` to ``path``; the format comes from the suffix (``.png``, ``.svg``, ``.pdf``)."""
+    """Write ``fig`` to ``path``; the format comes from the suffix (``.png``, ``.svg``, ``.pdf``).
+
+    Parameters
+    ----------
+    fig : matplotlib.figure.Figure
+        A figure from :func:`plot_memory`, :func:`plot_gantt` or :func:`plot_pareto`.
+    path : str or Path
+        The file to write.
+    dpi : int, optional
+        Resolution of a ``.png``.
+
+    Returns
+    -------
+    Path
+        The file written.
+
+    Raises
+    ------
+    PlotError
+        When ``path`` fails :func:`check_output` (wrong suffix, missing folder).
+
+    Examples
+    --------
+    >>> import tempfile, pathlib
+    >>> fig = plot_pareto([80, 100], [2.0, 0.0], peak=100)
+    >>> with tempfile.TemporaryDirectory() as tmp:
+    ...     save(fig, pathlib.Path(tmp, "pareto.svg")).stat().st_size > 0
+    True
+    """
     p = check_output(path)
     fig.savefig(p, dpi=dpi)
     return p

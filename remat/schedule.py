@@ -28,7 +28,20 @@ STATUSES = ("optimal", "feasible")
 
 @dataclass(frozen=True)
 class Step:
-    """One schedule step: ``op`` is ``"compute"`` or ``"free"``; ``node`` is a node id."""
+    """One schedule step.
+
+    Parameters
+    ----------
+    op : str
+        ``"compute"`` (make the node's output resident) or ``"free"`` (release it).
+    node : str
+        A node id of the graph.
+
+    Examples
+    --------
+    >>> Step("compute", "a")
+    Step(op='compute', node='a')
+    """
 
     op: str
     node: str
@@ -40,6 +53,27 @@ class Schedule:
 
     ``objective``, ``peak_memory``, ``budget`` and ``status`` are claims: the
     verifier recomputes the first two and checks them.
+
+    Parameters
+    ----------
+    graph : str
+        The name of the graph the schedule is for.
+    steps : tuple of Step
+        The steps, in order.
+    budget : int, optional
+        The memory budget in bytes the schedule claims to fit.
+    objective : int or float, optional
+        The claimed total cost of its computations.
+    peak_memory : int, optional
+        The claimed peak memory in bytes.
+    status : str, optional
+        ``"optimal"`` or ``"feasible"``: what the solver proved.
+
+    Examples
+    --------
+    >>> s = Schedule("g", (Step("compute", "a"), Step("free", "a")), budget=4)
+    >>> s.computes, s.with_claims(objective=1).objective
+    (['a'], 1)
     """
 
     graph: str
@@ -55,16 +89,29 @@ class Schedule:
         return [s.node for s in self.steps if s.op == "compute"]
 
     def with_claims(self, **claims: Any) -> "Schedule":
+        """A copy with the given claims (``budget``, ``objective``, ``peak_memory``, ``status``) replaced."""
         return replace(self, **claims)
 
     def to_json(self) -> dict[str, Any]:
+        """The schedule as a ``remat-schedule/1`` JSON object (what :func:`load_schedule` reads)."""
         return {"format": FORMAT, "graph": self.graph, "budget": self.budget,
                 "objective": self.objective, "peak_memory": self.peak_memory,
                 "status": self.status,
                 "steps": [{"op": s.op, "node": s.node} for s in self.steps]}
 
     def save(self, path: str | Path) -> None:
-        """Write atomically: a temporary file in the same folder, then a rename."""
+        """Write the ``remat-schedule/1`` file atomically: a temporary file in the same folder, then a rename.
+
+        Parameters
+        ----------
+        path : str or Path
+            The file to write; its folder must exist.
+
+        Raises
+        ------
+        OSError
+            When the file cannot be written (the temporary file is removed).
+        """
         write_atomic(path, json.dumps(self.to_json(), indent=1) + "\n")
 
 
@@ -99,7 +146,28 @@ def schedule_from_computes(graph: Graph, computes: Sequence[int], **claims: Any)
     Each computation of v is read by the computations of v's successors that
     come after it and before v's next computation; v is freed right after the
     last of those reads (right after its own computation if none reads it).
+    The sequence is not checked: pass the result to :func:`remat.verify.verify`.
 
+    Parameters
+    ----------
+    graph : Graph
+    computes : sequence of int
+        Node indices in compute order; a node appears once per computation.
+    **claims
+        ``budget``, ``objective``, ``peak_memory``, ``status``: stored on the schedule as claims.
+
+    Returns
+    -------
+    Schedule
+        For ``graph.name``: the computes, each followed by the frees it allows (by node index).
+
+    Raises
+    ------
+    IndexError
+        When ``computes`` names an index outside the graph.
+
+    Examples
+    --------
     >>> g = Graph.from_edges([(0, 1), (1, 2)], cost={0: 1, 1: 1, 2: 1}, mem={0: 1, 1: 1, 2: 1})
     >>> [(s.op, s.node) for s in schedule_from_computes(g, [0, 1, 2]).steps]
     [('compute', '0'), ('compute', '1'), ('free', '0'), ('compute', '2'), ('free', '1'), ('free', '2')]
@@ -144,12 +212,50 @@ def _step_table(graph: Graph) -> list[Step]:
 
 
 def no_remat_schedule(graph: Graph, order: Iterable[int] | None = None) -> Schedule:
-    """Each node once, in ``order`` (default the graph's), frees after last use."""
+    """Each node once, in ``order`` (default the graph's), frees after last use.
+
+    >>> g = Graph.from_edges([(0, 1)], cost={0: 1, 1: 1}, mem={0: 1, 1: 1})
+    >>> no_remat_schedule(g).computes
+    ['0', '1']
+    """
     return schedule_from_computes(graph, list(range(graph.n)) if order is None else list(order))
 
 
 def load_schedule(path: str | Path) -> Schedule:
-    """Read a ``remat-schedule/1`` file; raises ScheduleFormatError with a one-line message."""
+    """Read a ``remat-schedule/1`` file (see ``docs/formats.md``).
+
+    Only the format is checked; whether the steps are a valid schedule of a
+    graph is the verifier's job (:func:`remat.verify.verify`).
+
+    Parameters
+    ----------
+    path : str or Path
+        The schedule file.
+
+    Returns
+    -------
+    Schedule
+        With the file's claims (budget, objective, peak memory, status).
+
+    Raises
+    ------
+    ScheduleFormatError
+        With a one-line message when the file cannot be read, is not valid JSON,
+        or is not a ``remat-schedule/1`` object (wrong format tag, a malformed
+        step, a claim of the wrong type, an unknown status, no graph name).
+
+    Examples
+    --------
+    >>> import tempfile, pathlib
+    >>> with tempfile.TemporaryDirectory() as tmp:
+    ...     path = pathlib.Path(tmp, "s.json")
+    ...     Schedule("g", (Step("compute", "a"),), budget=4).save(path)
+    ...     load_schedule(path).steps
+    (Step(op='compute', node='a'),)
+    >>> load_schedule("no/such/schedule.json")
+    Traceback (most recent call last):
+    remat.errors.ScheduleFormatError: cannot read schedule file 'no/such/schedule.json': No such file or directory
+    """
     p = Path(path)
     try:
         data = json.loads(p.read_text())
@@ -162,6 +268,17 @@ def load_schedule(path: str | Path) -> Schedule:
 
 
 def schedule_from_json(data: Any, *, source: str = "<json>") -> Schedule:
+    """A Schedule from a parsed ``remat-schedule/1`` object; ``source`` names it in errors.
+
+    Raises :class:`~remat.errors.ScheduleFormatError` as :func:`load_schedule` does.
+
+    >>> data = {"format": "remat-schedule/1", "graph": "g", "steps": [{"op": "compute", "node": "a"}]}
+    >>> schedule_from_json(data).steps
+    (Step(op='compute', node='a'),)
+    >>> schedule_from_json({"format": "remat-schedule/0"})
+    Traceback (most recent call last):
+    remat.errors.ScheduleFormatError: <json>: 'format' must be 'remat-schedule/1', got 'remat-schedule/0'
+    """
     if not isinstance(data, dict):
         raise ScheduleFormatError(f"{source}: top level must be a JSON object")
     if data.get("format") != FORMAT:

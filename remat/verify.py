@@ -27,6 +27,9 @@ BAD_OP = "bad-op"
 
 @dataclass(frozen=True)
 class Violation:
+    """One thing wrong with a schedule: the step (None for the whole schedule), a kind
+    (one of this module's constants, e.g. ``"over-budget"``) and a one-line message."""
+
     step: int | None  # index into schedule.steps; None for whole-schedule problems
     kind: str
     message: str
@@ -38,7 +41,34 @@ class Violation:
 
 @dataclass(frozen=True)
 class Report:
-    """What a replay found. ``valid`` is true iff there are no violations."""
+    """What a replay found. ``valid`` is true iff there are no violations.
+
+    Parameters
+    ----------
+    violations : tuple of Violation
+        Every problem found, in step order, then whole-schedule problems.
+    peak_memory : int
+        The highest memory of the replay, in bytes.
+    total_cost : int or float
+        The summed cost of every computation.
+    computes : int
+        The number of compute steps that named a known node.
+    budget : int, optional
+        The budget checked against, if any.
+    memory_profile : tuple of int
+        Memory in bytes after each step.
+
+    Examples
+    --------
+    >>> from remat.graph import Graph
+    >>> from remat.schedule import Schedule, Step
+    >>> g = Graph.from_edges([("a", "b")], cost={"a": 2, "b": 3}, mem={"a": 4, "b": 5})
+    >>> r = verify(g, Schedule(g.name, (Step("compute", "b"),)))
+    >>> r.valid, sorted(r.kinds())
+    (False, ['missing-input', 'never-computed'])
+    >>> print(r.violations[0])
+    step 0: missing-input: compute 'b' needs input 'a', which is not resident
+    """
 
     violations: tuple[Violation, ...]
     peak_memory: int
@@ -49,9 +79,11 @@ class Report:
 
     @property
     def valid(self) -> bool:
+        """True when the replay found no violation."""
         return not self.violations
 
     def kinds(self) -> set[str]:
+        """The kinds of the violations found (``{"over-budget"}``, ...)."""
         return {v.kind for v in self.violations}
 
 
@@ -59,8 +91,27 @@ def verify(graph: Graph, schedule: Schedule, budget: int | None = None) -> Repor
     """Replay ``schedule`` on ``graph`` and report every violation.
 
     ``budget`` defaults to the schedule's own claim; with neither, memory is
-    measured but not bounded.
+    measured but not bounded. The verifier never raises on a bad schedule: every
+    problem (unknown node, missing input, over budget, a claim that does not
+    match the replay, ...) is a violation in the report, so one replay names
+    them all.
 
+    Parameters
+    ----------
+    graph : Graph
+    schedule : Schedule
+        The steps to replay; its ``objective`` and ``peak_memory`` claims, when
+        set, are checked against the replay.
+    budget : int, optional
+        Memory bound in bytes checked at every compute step.
+
+    Returns
+    -------
+    Report
+        The violations, the peak, the total cost and the memory after each step.
+
+    Examples
+    --------
     >>> from remat.schedule import no_remat_schedule
     >>> from remat.graph import Graph
     >>> g = Graph.from_edges([("a", "b")], cost={"a": 2, "b": 3}, mem={"a": 4, "b": 5})
