@@ -148,7 +148,7 @@ def warm_start(problem: Problem, clock: TimeBudget, live: Live, *, graph: Graph 
     try:
         for name in PORTFOLIO:
             fits = any(c.fits for c in offers)
-            if fits and _recomputes_nothing_of_cost(problem.graph, min(offers, key=lambda c: c.cost).computes):
+            if any(at_total_cost(problem.graph, c) for c in offers):
                 break  # nothing can be cheaper
             phase = clock.staged_plan(graph.n) if name == "staged-plan" else fast if fits else until_one_fits
             if phase.expired() and offers:

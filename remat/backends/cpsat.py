@@ -44,7 +44,7 @@ from typing import Any, Callable, ClassVar
 from remat.errors import BackendError
 from remat.backends.base import CONSTRUCTS, Progress, RawResult, SolveOptions, module_available
 from remat.backends.lns import NeighbourhoodSearch
-from remat.ir import BoolVar, Clause, Cumulative, Linear, Model, Not, Var, paused_gc
+from remat.ir import BoolVar, BuildTimeout, Clause, Cumulative, Linear, Model, Not, Var, paused_gc
 from remat.status import Status
 
 
@@ -58,7 +58,8 @@ class CpSatBackend:
     def is_available(cls) -> bool:
         return module_available("ortools")
 
-    def translate(self, model: Model, *, peak_var: bool = False) -> tuple[Any, dict[Var, Any]]:
+    def translate(self, model: Model, *, peak_var: bool = False,
+                  deadline: float | None = None) -> tuple[Any, dict[Var, Any]]:
         """Build the native CpModel; returns it and the map from IR variables to CP-SAT variables.
 
         With ``peak_var`` the cumulative's capacity becomes a variable between the
@@ -71,7 +72,8 @@ class CpSatBackend:
         cp = cp_model.CpModel()
         cp.name = model.name
         native: dict[Var, Any] = {}
-        for v in model.int_vars:
+        for k, v in enumerate(model.int_vars):
+            _check_deadline(deadline, k, model)
             if isinstance(v.values, range) and v.values.step > 1 and len(v.values) > 1:
                 # An arithmetic progression is an affine image of a small interval: start + step * k.
                 k = cp.new_int_var(0, len(v.values) - 1, f"{v.name}/k")
@@ -87,7 +89,8 @@ class CpSatBackend:
             return native[x.var].Not() if isinstance(x, Not) else native[x]
 
         intervals = {}
-        for itv in model.intervals:
+        for k, itv in enumerate(model.intervals):
+            _check_deadline(deadline, k, model)
             s, e = native[itv.start], native[itv.end]
             size_ub = max(itv.end.ub - itv.start.lb, itv.min_size)
             size = cp.new_int_var(itv.min_size, size_ub, f"size:{itv.name}")
@@ -95,15 +98,14 @@ class CpSatBackend:
                 intervals[itv] = cp.new_interval_var(s, size, e, itv.name)
             else:
                 intervals[itv] = cp.new_optional_interval_var(s, size, e, native[itv.presence], itv.name)
-        for c in model.constraints:
+        weighted_sum = cp_model.LinearExpr.weighted_sum  # much faster than sum() over expressions
+        for k, c in enumerate(model.constraints):
+            _check_deadline(deadline, k, model)
             if isinstance(c, Linear):
-                expr = sum(coef * native[v] for v, coef in c.terms)
-                if c.lb is not None and c.ub is not None:
-                    ct = cp.add_linear_constraint(expr, c.lb, c.ub)
-                elif c.lb is not None:
-                    ct = cp.add(expr >= c.lb)
-                else:
-                    ct = cp.add(expr <= c.ub)
+                expr = weighted_sum([native[v] for v, _ in c.terms], [coef for _, coef in c.terms])
+                lb = c.lb if c.lb is not None else cp_model.INT_MIN
+                ub = c.ub if c.ub is not None else cp_model.INT_MAX
+                ct = cp.add_linear_constraint(expr, lb, ub)
                 if c.enforce:
                     ct.only_enforce_if([lit(x) for x in c.enforce])
             elif isinstance(c, Clause):
@@ -118,7 +120,9 @@ class CpSatBackend:
             else:  # pragma: no cover - the IR is closed
                 raise TypeError(f"cpsat: unsupported constraint {type(c).__name__}")
         if model.objective is not None:
-            cp.minimize(sum(coef * native[v] for v, coef in model.objective.terms) + model.objective.offset)
+            terms = model.objective.terms
+            cp.minimize(weighted_sum([native[v] for v, _ in terms], [coef for _, coef in terms])
+                        + model.objective.offset)
         return cp, native
 
     def solve(self, model: Model, options: SolveOptions) -> RawResult:
@@ -139,8 +143,13 @@ class CpSatBackend:
         hint = options.hint
         cumulative = next((c for c in model.constraints if isinstance(c, Cumulative)), None)
         phase1 = two_phase and hint is not None and cumulative is not None and not _fits(cumulative, hint)
-        with paused_gc():
-            cp, native = self.translate(model, peak_var=phase1)
+        try:
+            with paused_gc():
+                cp, native = self.translate(model, peak_var=phase1,
+                                            deadline=None if options.time_limit is None else t0 + options.time_limit)
+        except BuildTimeout as stop:
+            return RawResult(status=Status.UNKNOWN, values=None, objective=None, bound=None,
+                             wall_time=time.perf_counter() - t0, message=str(stop))
         if hint:
             _add_hints(cp, native, hint)
         deadline = None if options.time_limit is None else t0 + options.time_limit
@@ -302,6 +311,12 @@ class CpSatBackend:
 def _values(solver: Any, native: dict) -> dict[Var, int]:
     """The solver's values of every IR variable (``native`` maps IR variables to CP-SAT expressions)."""
     return {v: int(solver.value(x)) for v, x in native.items()}
+
+
+def _check_deadline(deadline: float | None, k: int, model: Model) -> None:
+    """Translation keeps the time limit too: every 4096 items it looks at the clock."""
+    if deadline is not None and not k & 4095 and time.perf_counter() > deadline:
+        raise BuildTimeout(f"time limit reached while translating model {model.name!r} for CP-SAT")
 
 
 def _stall_rule(recorder: "_Recorder", deadline: float | None, lns_after: float,
