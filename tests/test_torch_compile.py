@@ -237,3 +237,32 @@ def test_new_shapes_solve_the_new_graph():
         m(torch.randn(*shape)).sum().backward()
     recs = _solved(b)
     assert [r.source for r in recs] == ["solve", "solve"] and recs[0].key != recs[1].key
+
+
+# ------------------------------------------------------------------ PyTorch's slot
+def _pytorch_partitioner():
+    from torch._dynamo.backends.common import aot_autograd
+    from torch._functorch.partitioners import min_cut_rematerialization_partition
+    from torch._inductor.decomposition import select_decomp_table
+
+    from remat.frontends.torch_compile import _boxed_eager
+
+    return aot_autograd(fw_compiler=_boxed_eager, bw_compiler=_boxed_eager, decompositions=select_decomp_table(),
+                        partition_fn=min_cut_rematerialization_partition)
+
+
+def test_knapsack_in_pytorchs_slot_decides_within_pytorchs_limit():
+    import torch._functorch.config as fc
+    from torch._functorch._activation_checkpointing import knapsack
+
+    from remat.frontends.torch_knapsack import RematKnapsack
+
+    solver = RematKnapsack(time_limit=6)
+    with fc.patch(activation_memory_budget=0.3, activation_memory_budget_solver=solver):
+        _train_and_compare(CNN, _cnn_batch, _pytorch_partitioner(), steps=3)
+    assert solver.decisions and all("fallback" not in d for d in solver.decisions)
+    for d in solver.decisions:  # a partition of the candidates, within PyTorch's limit
+        assert sorted(d["saved"] + d["recomputed"]) == list(range(len(d["memory"])))
+        assert sum(d["memory"][i] for i in d["saved"]) <= d["max_memory"] + 1e-9
+    assert any(d["recomputed"] for d in solver.decisions)
+    assert knapsack.dp_knapsack is not None  # PyTorch's own solver stays importable beside ours
