@@ -315,12 +315,53 @@ def split(traced: Traced, schedule: Schedule, num_fwd_outputs: int) -> tuple[Any
                 a.meta.get("remat_region") == "forward" or a.op == "placeholder"):
             seen.add(a)
             saved.append(a)
+    _check_mutated_reads(traced, gm, saved)
     for n in gm.graph.nodes:  # pin the placement: nothing of one part may run in the other
         if n.op == "call_function":
             n.meta["partitioner_tag"] = ("must_be_in_forward" if n.meta.get("remat_region") == "forward"
                                          else "must_be_in_backward")
     fw, bw = _extract_fwd_bwd_modules(gm, saved, [], num_fwd_outputs=num_fwd_outputs)
     return fw, bw, saved
+
+
+def _mutated_inputs(traced: Traced) -> set[str]:
+    """Names of the placeholders whose new value is a forward output (AOTAutograd copies it back after the forward)."""
+    out = traced.joint.graph.find_nodes(op="output")[0]
+    phs = [p.name for p in traced.joint.graph.find_nodes(op="placeholder")]
+    names = set()
+    for d in (out.meta.get("desc") or [])[: traced.n_forward]:
+        if type(d).__name__ == "InputMutationAOTOutput":
+            idx = getattr(getattr(d, "mutated_input", None), "idx", None)
+            if isinstance(idx, int) and idx < len(phs):
+                names.add(phs[idx])
+    return names
+
+
+def _check_mutated_reads(traced: Traced, gm: Any, saved: list[Any]) -> None:
+    """Backward nodes that read an input the forward mutates see its new value, not the one the forward read.
+
+    Allowed only for batch norm in training mode, whose normalized output does
+    not read the running statistics (a recomputed batch norm reads them only to
+    produce new statistics, which nothing uses); those saved inputs skip
+    autograd's version check. Anything else is refused.
+    """
+    mutated = _mutated_inputs(traced)
+    if not mutated:
+        return
+    for n in gm.graph.nodes:
+        if n.meta.get("remat_region") != "backward":
+            continue
+        for a in n.all_input_nodes:
+            if a.op == "placeholder" and a.name in mutated:
+                bn = n.target in _BN_TRAINING and len(n.args) > 5 and n.args[5] is True
+                if not bn:
+                    raise FrontendError(f"{n.target} in the backward reads {a.name}, which the forward mutates")
+                a.meta["saved_tensor_with_no_vc_check"] = True
+
+
+_BN_TRAINING = set()
+if torch is not None:
+    _BN_TRAINING = {torch.ops.aten._native_batch_norm_legit_functional.default}
 
 
 # ------------------------------------------------------------ inner compilers
