@@ -205,7 +205,9 @@ def _capture(gm, example_inputs):
     return _boxed_eager(gm, example_inputs)
 
 
-torch_compile._inner_compilers = lambda inner: (_capture, _capture)  # remat's backend records its modules too
+_inner = torch_compile._inner_compilers
+# remat's backend records its modules too; Inductor compiles its own
+torch_compile._inner_compilers = lambda inner: (_capture, _capture) if inner == "eager" else _inner(inner)
 
 
 def pytorch_backend():
@@ -299,7 +301,9 @@ def _run(name, make, make_batch, kind, cfg, state, args):
             extra["patch"] = patch
             compiled = torch.compile(module, backend=pytorch_backend(), dynamic=False)
         else:
-            b = backend(budget=cfg, time_limit=args.time_limit, threads=args.threads)
+            inner = "inductor" if kind == "remat-inductor" else "eager"
+            b = backend(budget=cfg, time_limit=args.time_limit, threads=args.threads, inner=inner,
+                        decompose=kind != "remat")
             extra["backend"] = b
             compiled = torch.compile(module, backend=b, dynamic=False)
         t0 = time.perf_counter()
@@ -314,18 +318,49 @@ def _run(name, make, make_batch, kind, cfg, state, args):
             "compile_s": compile_s, "fallbacks": fallbacks, **extra}
 
 
+def inductor_table(args, chosen):
+    """The same schedule (of the decomposed joint graph) run by eager fx modules and compiled by Inductor."""
+    print("| model | budget | inner | status | predicted peak | allocator peak | CPU time / eager-inner | compile s |")
+    print("|---|---|---|---|---|---|---|---|")
+    for name, (make, make_batch) in chosen:
+        torch.manual_seed(0)
+        state = WithLoss(make()).state_dict()
+        make_batch.batch = make_batch()
+        for frac in (1.0, 0.8):
+            res = {k: run(name, make, make_batch, k, frac, state, args) for k in ("remat-decomp", "remat-inductor")}
+            ok = {k: r for k, r in res.items() if "error" not in r}
+            times = {k: [] for k in ok}
+            for _ in range(args.repeats):
+                for k, r in ok.items():
+                    times[k] += cpu_time(r["compiled"], r["module"], make_batch.batch, 1)
+            for k, r in res.items():
+                if "error" in r:
+                    print(f"| {name} | {frac:.0%} | {k} | failed: {r['error']} | | | | |", flush=True)
+                    continue
+                rec = r["backend"].records[0]
+                base = statistics.median(times["remat-decomp"]) if "remat-decomp" in times else float("nan")
+                print(f"| {name} | {frac:.0%} | {'inductor' if k == 'remat-inductor' else 'eager'} | "
+                      f"{rec.status}{': ' + rec.reason if rec.reason else ''} | {rec.predicted_peak or 0:,} | "
+                      f"{r['peak']:,} | {statistics.median(times[k]) / base:.2f}x | {r['compile_s']:.0f} |",
+                      flush=True)
+
+
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--models", default="resnet,gpt2,llama", help="comma-separated: resnet, gpt2, llama")
     ap.add_argument("--time-limit", type=float, default=20.0, help="seconds per remat solve")
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--repeats", type=int, default=5, help="timed steps per configuration")
+    ap.add_argument("--inductor", action="store_true",
+                    help="instead: remat's schedules of the decomposed graph run eagerly and compiled by Inductor")
     args = ap.parse_args(argv)
     torch.set_num_threads(1)
     torch._dynamo.config.recompile_limit = 10_000  # every configuration compiles the same forward anew
     os.environ.setdefault("REMAT_CACHE_DIR", tempfile.mkdtemp(prefix="remat-bench-cache-"))
     keys = {"resnet": 0, "gpt2": 1, "llama": 2}
     all_models = list(models().items())
+    if args.inductor:
+        return inductor_table(args, [all_models[keys[k]] for k in args.models.split(",")])
     print("| model | run | budget | allocator peak (bytes) | FLOPs recomputed | CPU time / eager | equal eager |")
     print("|---|---|---|---|---|---|---|")
     for key in args.models.split(","):

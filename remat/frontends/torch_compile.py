@@ -82,7 +82,7 @@ class RematBackend:
 
     def __init__(self, *, budget: float | int, time_limit: float, threads: int, inner: str,
                  cost: str, max_copies: int, cache: bool, cache_dir: Any, solver_log: bool,
-                 solve: Callable[..., Any] | None = None) -> None:
+                 decompose: bool = False, solve: Callable[..., Any] | None = None) -> None:
         _require_torch()
         if inner not in INNER:
             raise FrontendError(f"unknown inner compiler {inner!r}; choose one of {', '.join(INNER)}")
@@ -99,7 +99,8 @@ class RematBackend:
 
         fw, bw = _inner_compilers(inner)
         kwargs: dict[str, Any] = {"fw_compiler": fw, "bw_compiler": bw, "partition_fn": self.partition}
-        if inner == "inductor":
+        self.decompose = decompose or inner == "inductor"
+        if self.decompose:
             from torch._inductor.decomposition import select_decomp_table
 
             kwargs["decompositions"] = select_decomp_table()
@@ -113,6 +114,7 @@ class RematBackend:
         import remat
 
         return {"time_limit": self.time_limit, "max_copies": self.max_copies, "cost": self.cost,
+                "decompose": self.decompose,
                 "order": "given", "remat": remat.__version__, "torch": torch.__version__}
 
     # ------------------------------------------------------------ partition
@@ -188,7 +190,7 @@ class RematBackend:
 
 def backend(budget: float | int = 0.5, *, time_limit: float = 30.0, threads: int = 1, inner: str = "eager",
             cost: str = "flops+bytes", max_copies: int = 2, cache: bool = True, cache_dir: Any = None,
-            solver_log: bool = False) -> RematBackend:
+            solver_log: bool = False, decompose: bool = False) -> RematBackend:
     """A ``torch.compile`` backend that runs remat's schedule for each compiled graph.
 
     Parameters
@@ -213,6 +215,9 @@ def backend(budget: float | int = 0.5, *, time_limit: float = 30.0, threads: int
         :func:`remat.frontends.schedule_cache.cache_dir`, ``$REMAT_CACHE_DIR``).
     solver_log : bool
         Print the solver's progress.
+    decompose : bool
+        Apply Inductor's decompositions to the joint graph before the
+        analysis (always with ``inner="inductor"``): more, smaller operators.
 
     Returns
     -------
@@ -236,7 +241,8 @@ def backend(budget: float | int = 0.5, *, time_limit: float = 30.0, threads: int
     'solve'
     """
     return RematBackend(budget=budget, time_limit=time_limit, threads=threads, inner=inner, cost=cost,
-                        max_copies=max_copies, cache=cache, cache_dir=cache_dir, solver_log=solver_log)
+                        max_copies=max_copies, cache=cache, cache_dir=cache_dir, solver_log=solver_log,
+                        decompose=decompose)
 
 
 # ------------------------------------------------------------------ analysis
