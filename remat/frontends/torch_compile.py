@@ -125,11 +125,13 @@ class RematBackend:
         self.records.append(rec)
         try:
             return self._partition(rec, joint_module, num_fwd_outputs)
-        except FrontendError as exc:
-            rec.source, rec.reason = "fallback", str(exc)
-            warnings.warn(f"remat: graph partitioned by PyTorch's min-cut partitioner: {exc}",
+        except Exception as exc:  # whatever goes wrong, PyTorch's partition still trains the model
+            why = str(exc) if isinstance(exc, FrontendError) else \
+                f"internal error: {type(exc).__name__}: {(str(exc).strip().splitlines() or [''])[0]}"
+            rec.source, rec.reason = "fallback", why
+            warnings.warn(f"remat: graph partitioned by PyTorch's min-cut partitioner: {why}",
                           RematFallbackWarning, stacklevel=2)
-            log.warning("fallback: %s", exc)
+            log.warning("fallback: %s", why)
             from torch._functorch.partitioners import min_cut_rematerialization_partition
 
             return min_cut_rematerialization_partition(
