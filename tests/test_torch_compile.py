@@ -196,12 +196,10 @@ def test_aliased_forward_outputs_fall_back():
         warnings.simplefilter("always")
         a, v = m(torch.randn(3, 4))
         (a.sum() + v.sum()).backward()
-    reasons = [r.reason for r in b.records if r.source == "fallback"]
     ours = [w for w in caught if issubclass(w.category, RematFallbackWarning)]
-    if not reasons:  # AOTAutograd regenerated the view itself: nothing aliased reached the partition
-        assert not ours and _solved(b)
-    else:
-        assert len(ours) == 1 and "aliasing" in reasons[0]
+    assert [r.source for r in b.records] == ["fallback"] and "share storage" in b.records[0].reason
+    assert len(ours) == 1 and "aliasing" in str(ours[0].message)
+    torch.testing.assert_close(v, a.reshape(-1))  # PyTorch's partition still computes it
 
 
 def test_bad_options_are_one_line_errors():
@@ -285,3 +283,15 @@ def test_knapsack_in_pytorchs_slot_decides_within_pytorchs_limit():
         assert sum(d["memory"][i] for i in d["saved"]) <= d["max_memory"] + 1e-9
     assert any(d["recomputed"] for d in solver.decisions)
     assert knapsack.dp_knapsack is not None  # PyTorch's own solver stays importable beside ours
+
+
+def test_one_log_line_per_graph(caplog):
+    import logging
+
+    b = backend(budget=0.9, time_limit=10)
+    with caplog.at_level(logging.INFO, logger="remat.torch_compile"):
+        _train_and_compare(Decoder, _dec_batch, b, steps=1)
+    lines = [r.getMessage() for r in caplog.records if r.name == "remat.torch_compile"]
+    rec = b.records[0]
+    assert len(lines) == 1 and f"budget {rec.budget} of no-remat peak {rec.no_remat_peak} bytes" in lines[0]
+    assert f"predicted peak {rec.predicted_peak}" in lines[0] and "solve (optimal" in lines[0]
