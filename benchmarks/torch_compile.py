@@ -303,7 +303,7 @@ def _run(name, make, make_batch, kind, cfg, state, args):
         else:
             inner = "inductor" if kind == "remat-inductor" else "eager"
             b = backend(budget=cfg, time_limit=args.time_limit, threads=args.threads, inner=inner,
-                        decompose=kind != "remat")
+                        decompose=kind != "remat" or args.decompose)
             extra["backend"] = b
             compiled = torch.compile(module, backend=b, dynamic=False)
         t0 = time.perf_counter()
@@ -351,6 +351,8 @@ def main(argv=None):
     ap.add_argument("--time-limit", type=float, default=20.0, help="seconds per remat solve")
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--repeats", type=int, default=5, help="timed steps per configuration")
+    ap.add_argument("--decompose", action="store_true",
+                    help="remat's backend solves the graph after Inductor's decompositions, as PyTorch's runs do")
     ap.add_argument("--inductor", action="store_true",
                     help="instead: remat's schedules of the decomposed graph run eagerly and compiled by Inductor")
     args = ap.parse_args(argv)
