@@ -60,16 +60,13 @@ class RematKnapsack(_Base):  # type: ignore[misc,valid-type]
 
     Examples
     --------
-    >>> import torch
     >>> import torch._functorch.config as fc
+    >>> from torch._inductor.custom_graph_pass import CustomKnapsackSolver
     >>> solver = RematKnapsack(time_limit=5)
+    >>> isinstance(solver, CustomKnapsackSolver), len(solver.uuid())
+    (True, 64)
     >>> with fc.patch(activation_memory_budget=0.5, activation_memory_budget_solver=solver):
-    ...     m = torch.compile(torch.nn.Sequential(torch.nn.Linear(8, 8), torch.nn.GELU(),
-    ...                                           torch.nn.Linear(8, 8), torch.nn.GELU()), dynamic=False,
-    ...                       backend="aot_eager_decomp_partition")
-    ...     m(torch.randn(4, 8)).sum().backward()
-    >>> isinstance(solver.decisions, list)
-    True
+    ...     pass  # torch.compile(model) here partitions with remat's decisions
     """
 
     def __init__(self, *, time_limit: float = 10.0, threads: int = 1) -> None:
