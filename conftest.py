@@ -2,4 +2,5 @@
 
 from importlib.util import find_spec
 
-collect_ignore = [] if find_spec("torch") else ["remat/frontends/torch.py", "remat/frontends/torch_memory.py"]
+collect_ignore = [] if find_spec("torch") else ["remat/frontends/torch.py", "remat/frontends/torch_memory.py",
+                                                "remat/frontends/torch_compile.py", "remat/frontends/torch_knapsack.py"]

@@ -49,11 +49,19 @@ from remat.frontends._torch import _nbytes, _require_torch, _storage, _tensors, 
 from remat.frontends.torch_memory import _TRACKERS, MemoryMeasurement, measure_memory, time_module
 
 OUTPUT = "output"
+FORWARD = "forward"  # in graphs split for torch.compile: reads the forward outputs; the cut (torch_compile)
 COST_MODELS = ("flops+bytes", "time")
 BYTE_WEIGHT = 10  # FLOP-equivalents per byte moved in the default cost model (see docs/torch.md)
 
-__all__ = ["COST_MODELS", "MemoryMeasurement", "Traced", "executed_schedule", "measure_memory",
+__all__ = ["COST_MODELS", "MemoryMeasurement", "Traced", "backend", "executed_schedule", "measure_memory",
            "rematerialize", "time_module", "trace"]
+
+
+def backend(*args: Any, **kwargs: Any) -> Any:
+    """A ``torch.compile`` backend running remat's schedule: see :func:`remat.frontends.torch_compile.backend`."""
+    from remat.frontends.torch_compile import backend as _backend
+
+    return _backend(*args, **kwargs)
 
 
 # --------------------------------------------------------------------- trace
@@ -87,6 +95,7 @@ class Traced:
     extraction_time: float
     members: Mapping[str, _Member] = field(repr=False)
     groups: Mapping[str, tuple[str, ...]] = field(repr=False)  # primary id -> all member ids, in order
+    n_forward: int = 0  # split for torch.compile: the first n returns are forward outputs, read by FORWARD
 
     def args(self, model: Any, *inputs: Any, targets: Sequence[Any] = ()) -> list[Any]:
         """The flat argument list of ``joint`` (and of rematerialized modules) for real tensors.
@@ -274,7 +283,7 @@ def _bytes_moved(node: Any) -> int:
 
 
 def _analyse(gm: Any, places: tuple, rets: tuple, *, cost: str, times: Mapping[str, float] | None,
-             sizes: Mapping[str, list[int]] | None, consume_grads: bool, name: str):
+             sizes: Mapping[str, list[int]] | None, consume_grads: bool, name: str, n_forward: int = 0):
     owner: dict[Any, str | None] = {}  # storage -> graph id, None when pinned
     pinned: dict[str, int] = {"param": 0, "buffer": 0, "input": 0, "tangent": 0}
     alias: set[str] = set()  # fx nodes that own no storage
@@ -362,10 +371,14 @@ def _analyse(gm: Any, places: tuple, rets: tuple, *, cost: str, times: Mapping[s
 
     out_node = gm.graph.find_nodes(op="output")[0]
     final: set[str] = set()
-    for (kind, _), a in zip(rets, out_node.args[0]):
+    forward: set[str] = set()  # with n_forward: what node FORWARD reads (the forward module's outputs)
+    for i, ((kind, _), a) in enumerate(zip(rets, out_node.args[0])):
         if not isinstance(a, fx.Node):
             continue
         d = deps(a)
+        if i < n_forward:
+            forward |= d
+            continue
         if kind == "grad" and consume_grads:
             for g in d:  # handing a gradient over is a side effect: once, with its whole group
                 group = next((ids for ids in groups.values() if g in ids), (g,))
@@ -375,6 +388,11 @@ def _analyse(gm: Any, places: tuple, rets: tuple, *, cost: str, times: Mapping[s
         final |= d
     costs[OUTPUT], mem[OUTPUT], preds[OUTPUT], labels[OUTPUT], rec[OUTPUT] = 0, 0, final, "output", False
     order.append(OUTPUT)
+    if n_forward:  # right after the last node it reads: forward outputs exist before any later node runs
+        at = max((order.index(d) for d in forward), default=-1) + 1
+        costs[FORWARD], mem[FORWARD], preds[FORWARD] = 0, 0, forward
+        labels[FORWARD], rec[FORWARD] = "forward outputs", False
+        order.insert(at, FORWARD)
 
     # A multi-output operator runs as one (executed_schedule): another order could compute its
     # outputs apart, so the graph keeps the traced order.
@@ -509,11 +527,20 @@ def rematerialize(traced: Traced, schedule: Schedule, *,
         return latest[a.name]
 
     done_grads: set[str] = set()
+    at_cut: dict[int, Any] = {}  # output slot -> its value when FORWARD runs
+    cut = None
     for nid in plan.computes:
+        if nid == FORWARD:  # the forward outputs as they are now; every node emitted so far is forward
+            cache = {}
+            at_cut = {i: resolve(a, cache) for i, a in enumerate(out_node.args[0][:traced.n_forward])
+                      if isinstance(a, fx.Node)}
+            cut = next(reversed(new.nodes), None)
+            continue
         if nid == OUTPUT:
             cache: dict[str, Any] = {}
             consumed = {slot for slots in grad_slots.values() for slot, _ in slots}
-            vals = [None if (i in consumed or not isinstance(a, fx.Node)) else resolve(a, cache)
+            vals = [None if (i in consumed or not isinstance(a, fx.Node))
+                    else at_cut[i] if i in at_cut else resolve(a, cache)
                     for i, a in enumerate(out_node.args[0])]
             o = new.output(vals)
             o.meta = dict(out_node.meta)
@@ -527,7 +554,10 @@ def rematerialize(traced: Traced, schedule: Schedule, *,
             latest[nid] = op
         else:
             for gid in traced.groups[nid]:
-                latest[gid] = new.call_function(operator.getitem, (op, traced.members[gid].k))
+                k = traced.members[gid].k
+                latest[gid] = item = new.call_function(operator.getitem, (op, k))
+                if isinstance(op.meta.get("val"), (tuple, list)):
+                    item.meta["val"] = op.meta["val"][k]
         for gid in traced.groups.get(nid, (nid,)):
             for slot, a in grad_slots.get(gid, ()):
                 if slot not in done_grads:
@@ -539,6 +569,13 @@ def rematerialize(traced: Traced, schedule: Schedule, *,
     new.lint()
     gm = fx.GraphModule(root, new)
     gm.meta["remat_schedule"] = plan
+    if traced.n_forward:  # nodes up to the cut run in the forward module, the rest in the backward one
+        region = "forward" if cut is not None else "backward"
+        for n in new.nodes:
+            if n.op == "call_function":
+                n.meta["remat_region"] = region
+            if n is cut:
+                region = "backward"
     return gm
 
 
