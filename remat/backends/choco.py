@@ -66,6 +66,9 @@ class ChocoBackend:
     name = "choco"
     features: ClassVar[frozenset[str]] = CONSTRUCTS | {"hints", "progress"}
 
+    def __init__(self) -> None:
+        import pychoco  # noqa: F401  (imported when the backend is made, before a solve's clock starts)
+
     @classmethod
     def is_available(cls) -> bool:
         return module_available("pychoco")

@@ -46,6 +46,9 @@ class HighsBackend:
     name = "highs"
     features: ClassVar[frozenset[str]] = frozenset({"hints", "progress"})  # no construct: fully linearized
 
+    def __init__(self) -> None:
+        import highspy  # noqa: F401  (imported when the backend is made, before a solve's clock starts)
+
     @classmethod
     def is_available(cls) -> bool:
         return module_available("highspy") and module_available("pyomo")  # pyomo: silencing HiGHS's banner

@@ -63,6 +63,9 @@ class ScipBackend:
     name = "scip"
     features: ClassVar[frozenset[str]] = frozenset({"enforced-linear", "clauses", "hints", "progress"})
 
+    def __init__(self) -> None:
+        import pyscipopt  # noqa: F401  (imported when the backend is made, before a solve's clock starts)
+
     @classmethod
     def is_available(cls) -> bool:
         return module_available("pyscipopt")
