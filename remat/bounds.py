@@ -21,7 +21,7 @@ import math
 import time
 from dataclasses import dataclass
 
-from remat.backends import SolveOptions, get_backend, is_available
+from remat.backends import SolveOptions, get_backend, is_available, solve_model
 from remat.ir import Model, Var
 from remat.formulations.moccasin_bound import constraint_stages, gap_relaxation
 from remat.heuristics.staged import first_computation_memory
@@ -95,7 +95,7 @@ def gap_lower_bound(graph: Graph, budget: int, *, backend: str | None = None, ti
     budget : int
         The memory budget in bytes.
     backend : str, optional
-        A backend name (``"cpsat"``, ``"highs-direct"``, ...); default :func:`default_bound_backend`.
+        A backend name (``"cpsat"``, ``"highs"``, ...); default :func:`default_bound_backend`.
     time_limit : float or None, optional
         Seconds for all rounds together; None for no limit. At the limit the best bound so far is returned.
     threads : int, optional
@@ -181,14 +181,14 @@ def default_bound_backend() -> str:
     Returns
     -------
     str
-        ``"highs-direct"`` or ``"cpsat"``: a backend name for :func:`remat.backends.get_backend`.
+        ``"highs"`` or ``"cpsat"``: a backend name for :func:`remat.backends.get_backend`.
 
     Examples
     --------
-    >>> default_bound_backend() in ("highs-direct", "cpsat")
+    >>> default_bound_backend() in ("highs", "cpsat")
     True
     """
-    return "highs-direct" if is_available("highs-direct") else "cpsat"
+    return "highs" if is_available("highs") else "cpsat"
 
 
 def relaxation_bound(model: Model, *, backend: str | None = None, time_limit: float | None = None,
@@ -236,7 +236,7 @@ def _solve_relaxation(model: Model, backend: str | None, time_limit: float | Non
     """:func:`relaxation_bound`'s status and bound, and the solver's values (None without a solution)."""
     backend = backend or default_bound_backend()
     extra = {"lns": False} if backend == "cpsat" else {}
-    raw = get_backend(backend).solve(model, SolveOptions(time_limit=time_limit, threads=threads, extra=extra))
+    raw = solve_model(get_backend(backend), model, SolveOptions(time_limit=time_limit, threads=threads, extra=extra))
     if raw.status == Status.OPTIMAL and raw.objective is not None:
         return raw.status, round(raw.objective), raw.values
     if raw.status != Status.INFEASIBLE and raw.bound is not None and math.isfinite(raw.bound):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import time
 from pathlib import Path
 
 from remat.backends import backend_names
@@ -41,22 +42,25 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
                    help="order of first computations: 'given' = the graph's own (the paper's model); 'memory' = "
                         "a search for one with less memory above the budget (a heuristic lever; nothing proven "
                         "then but a schedule at the total cost); 'auto' (default) = given, and with a time limit, "
-                        "when the given order is not settled in 60%% of it, memory for the rest, the cheaper "
-                        "schedule winning")
+                        "when the given order is not settled in 60%% of it (or stalls), memory for the rest, the "
+                        "cheaper schedule winning")
     p.add_argument("-o", "--output", metavar="OUT.json", help="write the schedule (remat-schedule/1)")
     p.add_argument("--quiet", "-q", action="store_true", help="no live progress line")
     p.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:
+    started = time.perf_counter()
     graph = graph_from_args(args)
     peak = no_remat_peak(graph)
     budget = parse_budget(args.budget, peak=peak)
     if args.output:
         check_writable(args.output)  # before a long solve, not after
+    # the limit counts from the command's start: loading the graph is part of it
+    limit = None if args.time_limit is None else max(0.0, args.time_limit - (time.perf_counter() - started))
     with LiveLine(graph.total_cost, enabled=not args.quiet) as live:
         result = solve(graph, budget, backend=args.backend, formulation=args.formulation,
-                       time_limit=args.time_limit, threads=args.threads, max_copies=args.max_copies,
+                       time_limit=limit, threads=args.threads, max_copies=args.max_copies,
                        seed=args.seed, on_progress=live.update, warm_start=args.warm_start,
                        lower_bound=args.lower_bound, order=args.order)
     if result.schedule is not None and args.output:
