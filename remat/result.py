@@ -91,11 +91,40 @@ class Attempt:
 
 @dataclass(frozen=True)
 class Result:
-    """What a solve returns. ``objective`` and ``bound`` are in the graph's cost unit; times are
-    seconds, ``time_to_best``, ``time_to_first`` and ``started_at`` counted from the call.
+    """What a solve returns, built once by :func:`remat.solve.assemble`.
 
-    ``source`` says where the schedule came from (a backend, or ``heuristic NAME``);
-    ``order`` in which order of first computations (``given`` or ``memory``).
+    Attributes
+    ----------
+    status : Status
+        OPTIMAL only when proven (the paper's model solved to the end in the graph's order, or a
+        schedule at the total cost); FEASIBLE with ``unproven_reason`` saying why not; INFEASIBLE
+        proven; UNKNOWN when the limit came with no schedule.
+    schedule, report : Schedule, Report or None
+        The schedule and the verifier's replay of it at ``budget``.
+    objective, bound : float or None
+        Its cost and the best lower bound proven, in the graph's cost unit; ``gap`` and ``tdi``
+        derive from them.
+    source, order : str
+        Where the schedule came from (a backend's name, or ``heuristic NAME``) and in which
+        order of first computations (``given`` or ``memory``).
+    wall_time, time_to_best, time_to_first, started_at : float
+        Seconds: the whole call; from the call to the returned cost's first appearance, to the
+        first schedule within the budget, to the start of the stage that found the schedule.
+    build_time, hint_time, bound_time, order_time : float
+        Seconds spent building models, in heuristics and hints, on the relaxation bound, on
+        the order search.
+    settled, interrupted : bool
+        The model behind the schedule was proven optimal or infeasible; Ctrl-C stopped the solve.
+    warm_start : str or None
+        The schedule handed to the backend as its start.
+
+    Examples
+    --------
+    >>> import remat
+    >>> g = remat.generators.linear(4)
+    >>> r = remat.solve(g, remat.no_remat_peak(g))
+    >>> r.status.value, r.tdi, r.gap, r.source
+    ('optimal', 0.0, 0.0, 'heuristic checkpoint-all')
     """
 
     status: Status
