@@ -117,6 +117,10 @@ class Result:
         The model behind the schedule was proven optimal or infeasible; Ctrl-C stopped the solve.
     warm_start : str or None
         The schedule handed to the backend as its start.
+    model_objective, model_status : float and Status, or None
+        What the paper's model (the formulation in the graph's order) reached: its best cost and
+        status; the returned schedule may be cheaper (a heuristic's, or the memory order's).
+        ``model_tdi`` derives from them. None when no model ran in the graph's order.
 
     Examples
     --------
@@ -153,6 +157,8 @@ class Result:
     started_at: float = 0.0
     settled: bool = False
     source: str = ""
+    model_objective: float | int | None = None
+    model_status: Status | None = None
 
     @property
     def gap(self) -> float | None:
@@ -169,6 +175,13 @@ class Result:
         if self.objective is None or not self.total_cost:
             return None if self.objective is None else 0.0
         return 100.0 * (self.objective / self.total_cost - 1.0)
+
+    @property
+    def model_tdi(self) -> float | None:
+        """The TDI of the paper's model's best schedule (see ``model_objective``)."""
+        if self.model_objective is None or not self.total_cost:
+            return None
+        return 100.0 * (self.model_objective / self.total_cost - 1.0)
 
     @property
     def peak_memory(self) -> int | None:

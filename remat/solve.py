@@ -131,13 +131,26 @@ def assemble(problem: Problem, start: Start, outcome: Outcome, clock: TimeBudget
                   unproven_reason=reason if status == Status.FEASIBLE else "",
                   bound_time=sum(a.bound_time for a in attempts), order=chosen.order if chosen else "given",
                   order_time=outcome.order_time, started_at=_started_at(chosen, attempt, start, outcome),
-                  settled=attempt is not None and attempt.settled, source="" if chosen is None else chosen.source)
+                  settled=attempt is not None and attempt.settled, source="" if chosen is None else chosen.source,
+                  **_model_outcome(attempts))
 
 
 def _cheapest(start: Start, outcome: Outcome) -> Candidate | None:
     ranked = [(a.candidate, 0 if a.order == "given" else 1) for a in outcome.attempts if a.candidate is not None]
     ranked += [(s.best, 2) for s in (start, *outcome.starts) if s.best is not None]
     return min(ranked, key=lambda cr: (cr[0].cost, cr[1]))[0] if ranked else None
+
+
+def _model_outcome(attempts: Sequence[Attempt]) -> dict[str, Any]:
+    """The paper's model's own best (the given order's attempts), reported beside the result."""
+    given = [a for a in attempts if a.order == "given"]
+    if not given:
+        return {}
+    found = [a for a in given if a.candidate is not None]
+    if not found:
+        return {"model_objective": None, "model_status": given[-1].status}
+    best = min(found, key=lambda a: (a.candidate.cost, a.status != Status.OPTIMAL))  # type: ignore[union-attr]
+    return {"model_objective": best.candidate.cost, "model_status": best.status}  # type: ignore[union-attr]
 
 
 def _time_to_best(chosen: Candidate | None, start: Start, outcome: Outcome) -> float | None:

@@ -59,7 +59,8 @@ def auto(problem: Problem, start: Start, clock: TimeBudget, live: Live) -> Outco
     options = dict(problem.backend_options)
     if "neighbourhood-search" in features_of(problem.backend) and not {"lns", "lns_after"} & options.keys():
         # this phase is for proofs: no neighbourhood search (it proves nothing), and a stall ends it
-        options.update(lns=False, stop_after_stall=clock.given_stall())
+        stall, not_before = clock.given_stall()
+        options.update(lns=False, stop_after_stall=stall, stall_not_before=not_before)
     first = run_model(problem, problem.graph, "given", start, clock.given_first(), live, backend_options=options)
     if first.settled or first.interrupted or clock.expired():
         return Outcome((first,))

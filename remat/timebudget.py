@@ -18,8 +18,8 @@ warm start             :data:`HEURISTICS_SHARE` of the time left for the fast
 lower bound (opt-in)   :data:`BOUND_SHARE` of the time left, at most
                        :data:`BOUND_MAX_SECONDS`
 given order (auto)     :data:`GIVEN_SHARE` of the limit, counted from the call, or
-                       less: it stops after :data:`GIVEN_STALL_SHARE` of the limit
-                       without progress
+                       less: after :data:`GIVEN_MIN_SHARE` it stops on
+                       :data:`GIVEN_STALL_SHARE` of the limit without progress
 order search           :data:`ORDER_SEARCH_SHARE` of the time left
 memory order           the rest; the given order resumes for the time the memory
                        order leaves unused when more than :data:`RESUME_SECONDS`
@@ -67,8 +67,10 @@ GIVEN_SHARE = 0.6
 The paper's graphs settle within it, so the default reproduces the paper's optima."""
 
 GIVEN_STALL_SHARE = 0.02
-"""... and hands over earlier when its search has moved neither incumbent nor bound for this share
-of the limit (at least 1 s): the time to a given quality then does not grow with the limit."""
+GIVEN_MIN_SHARE = 0.15
+"""... and hands over earlier, once it has had this second share of the limit, when its search
+has moved neither incumbent nor bound for the first share (at least 1 s): the time to a given
+quality then grows little with the limit, and proofs of a few seconds still finish."""
 
 ORDER_SEARCH_SHARE = 0.25
 """The order search takes at most this share of the time left when it starts."""
@@ -171,9 +173,10 @@ class TimeBudget:
             return self.child(None)
         return self.child(self.origin + GIVEN_SHARE * self.limit - self.clock())
 
-    def given_stall(self) -> float:
-        """Seconds without progress after which the given order's first phase hands over."""
-        return max(1.0, GIVEN_STALL_SHARE * (self.limit or 0.0))
+    def given_stall(self) -> tuple[float, float]:
+        """Seconds without progress after which the given order's first phase hands over, and
+        the seconds it has before it may."""
+        return max(1.0, GIVEN_STALL_SHARE * (self.limit or 0.0)), GIVEN_MIN_SHARE * (self.limit or 0.0)
 
     def order_search(self) -> "TimeBudget":
         """The search for a low-memory order."""

@@ -26,7 +26,8 @@ improving (docs/performance.md).
 
 Stop on a stall (option ``stop_after_stall``, seconds, default off; only
 without the neighbourhood search): the full search ends, FEASIBLE, once it
-has moved neither its incumbent nor its bound for that long. The default
+has moved neither its incumbent nor its bound for that long, though not in
+its first ``stall_not_before`` seconds. The default
 solve's first phase uses it to hand the rest of the time to the memory order
 (:mod:`remat.strategies`).
 
@@ -143,6 +144,7 @@ class CpSatBackend:
         lns = bool(extra.pop("lns", True))
         lns_after = float(extra.pop("lns_after", 0.5))
         stop_after_stall = float(extra.pop("stop_after_stall", 0.0))
+        stall_not_before = float(extra.pop("stall_not_before", 0.0))
         hint = options.hint
         cumulative = next((c for c in model.constraints if isinstance(c, Cumulative)), None)
         phase1 = two_phase and hint is not None and cumulative is not None and not _fits(cumulative, hint)
@@ -180,7 +182,8 @@ class CpSatBackend:
         if search is not None:
             stop_rule = _stall_rule(recorder, deadline, lns_after)
         else:  # without neighbourhoods, a stall may end the search: the caller hands the time to another phase
-            stop_rule = _stall_rule(recorder, deadline, 1.0, stall=stop_after_stall) if stop_after_stall else None
+            stop_rule = (_stall_rule(recorder, deadline, 1.0, stall=stop_after_stall, not_before=stall_not_before)
+                         if stop_after_stall else None)
         code, interrupted = _solve_interruptibly(solver, cp, _callback(recorder), stop_when=stop_rule)
         lns_run = None
         if search is not None and stop_rule is not None and code == cp_model.FEASIBLE and not interrupted:
@@ -323,19 +326,21 @@ def _check_deadline(deadline: float | None, k: int, model: Model) -> None:
 
 
 def _stall_rule(recorder: "_Recorder", deadline: float | None, lns_after: float,
-                stall: float | None = None) -> Callable[[], bool] | None:
+                stall: float | None = None, not_before: float = 0.0) -> Callable[[], bool] | None:
     """When a full search should stop (and hand over to the neighbourhood search): it has an
     incumbent and has moved neither it nor its bound for ``stall`` seconds (default a tenth of its
-    time, at least 1 s), or has used ``lns_after`` of its time."""
+    time, at least 1 s), after its first ``not_before`` seconds; or has used ``lns_after`` of its time."""
     if deadline is None:
         return None
     begin = time.perf_counter()
     switch_at = begin + lns_after * (deadline - begin)
     stall = max(1.0, 0.1 * (deadline - begin)) if stall is None else stall
+    earliest = begin + not_before
 
     def stalled() -> bool:
         now = time.perf_counter()
-        return recorder.objective is not None and (now >= switch_at or now - recorder.changed >= stall)
+        return recorder.objective is not None and (
+            now >= switch_at or (now >= earliest and now - recorder.changed >= stall))
     return stalled
 
 

@@ -113,6 +113,10 @@ def summary(result, peak: int) -> str:
         return f"{head}\nstatus unknown: limit reached with no schedule"
     gap = "" if result.gap is None else f", gap {100 * result.gap:.2f}%"
     limit = f" ({result.unproven_reason})" if result.unproven_reason and not result.interrupted else ""
+    model = ""
+    if result.model_objective is not None and result.model_objective != result.objective:
+        model = (f"\nthe paper's model (first computations in the graph's order): {result.model_status.value}, "
+                 f"TDI {result.model_tdi:.3f}%")
     return (f"{head}\nstatus {result.status.value}{limit}: cost {result.objective:,} (TDI {result.tdi:.3f}%{gap}), "
             f"peak {result.peak_memory:,} bytes, {len(result.schedule.computes)} computations, "
-            f"verified, {result.wall_time:.2f}s")
+            f"verified, {result.wall_time:.2f}s{model}")
