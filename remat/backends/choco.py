@@ -17,7 +17,7 @@ solver. Every construct is native:
   An absent interval is taken out of the cumulative in one of two ways
   (option ``optional``): ``"height"`` (the default) multiplies its height by
   the presence literal, ``"duration"`` forces its duration to 0 (the task is
-  then discarded). ``benchmarks/choco_optional.py`` measures the two
+  then discarded). ``benchmarks/micro/choco_optional.py`` measures the two
   (``docs/backends.md``), which chose the default;
 * the objective is one integer variable tied to the IR's linear objective and
   minimised.

@@ -1,13 +1,16 @@
 """Writers and readers of benchmark rows: CSV, markdown tables, a Pareto PNG.
 
-Two table layouts. :func:`markdown_table` (``paper``) has one row per
+Three table layouts. :func:`markdown_table` (``paper``) has one row per
 (graph, budget) and one column per configuration (formulation, backend,
 time limit, variant or options), as the Moccasin paper's table does; each
 cell reads ``TDI% / peak / time to best / gap / status``, and over several
 seeds a cell shows the seed with the lowest cost. :func:`rows_table`
 (``rows``) has one row per case with the time and memory columns, and can
 join reference figures and targets (:func:`read_reference`) and ratios to
-a baseline variant. ``remat bench report`` prints either from CSV files,
+a baseline variant. :func:`backends_table` (``backends``) has one row per
+(graph, budget) and one column per backend, proofs with their wall time,
+and the largest graph each backend proved optimal.
+``remat bench report`` prints any of them from CSV files,
 and the documentation's performance page is generated with them.
 """
 
@@ -370,3 +373,46 @@ def plot_pareto(rows: Sequence[dict[str, Any]], path: str | Path) -> None:
     fig.tight_layout(rect=(0, 0.1 if handles else 0, 1, 1))
     fig.savefig(path, dpi=110)
     plt.close(fig)
+
+
+def _backend_cell(row: dict[str, Any]) -> str:
+    if row.get("error"):
+        return "declined: 32-bit" if "32-bit" in str(row["error"]) else "error: " + str(row["error"])[:40]
+    status = str(row["status"])
+    if status in ("optimal", "infeasible"):
+        return f"**{status}** {float(row['wall_time']):.1f} s"
+    if status == "feasible":
+        gap = f"{100 * float(row['gap']):.2f}%" if row.get("gap") not in ("", None) else "?"
+        return f"TDI {float(row['tdi']):.2f}%, gap {gap}"
+    return "no schedule"
+
+
+def backends_table(rows: Sequence[dict[str, Any]]) -> str:
+    """One row per (graph, budget), one column per backend; then, per backend, the largest graph
+    (by nodes) it proved optimal, and at which budgets.
+
+    >>> print(backends_table([{"graph": "g", "n": 3, "budget_spec": "90%", "backend": "cpsat", "status": "optimal",
+    ...                        "wall_time": 0.4, "error": ""}]))
+    | graph | n | budget | cpsat |
+    |---|---|---|---|
+    | g | 3 | 90% | **optimal** 0.4 s |
+    <BLANKLINE>
+    cpsat: largest graph proven optimal: g (3 nodes; at 90%)
+    """
+    backends = list(dict.fromkeys(str(r["backend"]) for r in rows))
+    cells: dict[tuple[str, str, int], dict[str, str]] = OrderedDict()
+    for r in rows:
+        cells.setdefault((str(r["graph"]), str(r["budget_spec"]), int(r["n"])), {})[str(r["backend"])] = \
+            _backend_cell(r)
+    lines = ["| graph | n | budget | " + " | ".join(backends) + " |", "|---|---|---|" + "---|" * len(backends)]
+    lines += [f"| {g} | {n} | {b} | " + " | ".join(c.get(k, "") for k in backends) + " |"
+              for (g, b, n), c in cells.items()]
+    lines.append("")
+    for backend in backends:
+        proven = [(int(r["n"]), str(r["graph"]), str(r["budget_spec"])) for r in rows
+                  if r["backend"] == backend and r["status"] == "optimal" and not r.get("error")]
+        best = max(proven, default=None)
+        at = ", ".join(sorted(b for _, g, b in proven if best and g == best[1]))
+        lines.append(f"{backend}: largest graph proven optimal: "
+                     + (f"{best[1]} ({best[0]} nodes; at {at})" if best else "none"))
+    return "\n".join(lines)

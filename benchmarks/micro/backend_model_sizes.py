@@ -3,7 +3,7 @@
 For each graph and budget, builds the Moccasin model and prints, per backend, the sizes after
 :func:`remat.backends.reduced_model` (variables, constraints, and the reductions applied) as CSV.
 
-    python benchmarks/backend_model_sizes.py GRAPH... --budgets 90%,80% > sizes.csv
+    python benchmarks/micro/backend_model_sizes.py GRAPH... --budgets 90%,80% > sizes.csv
 """
 
 from __future__ import annotations

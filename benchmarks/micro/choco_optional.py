@@ -5,7 +5,7 @@ times the presence literal. Same model (Moccasin, the given order), same warm st
 prints status, cost and wall time of each, alternating, and each option's wall time over
 ``duration``'s.
 
-    python benchmarks/choco_optional.py --time-limit 20
+    python benchmarks/micro/choco_optional.py --time-limit 20
 """
 
 from __future__ import annotations
