@@ -60,6 +60,16 @@ def test_incumbent_window_is_a_schedule_of_its_sub_graph(case, data):
     report = verify(w.graph, schedule_from_computes(w.graph, seq), w.budget)
     assert report.valid, report.violations[:2]
     assert report.total_cost == w.cost
+    # Memory at each window computation: the sub-graph's plus the constant load, exactly.
+    full = verify(g, schedule_from_computes(g, computes))
+    at_full = _compute_memory(schedule_from_computes(g, computes), full)[w.start:w.stop]
+    at_sub = _compute_memory(schedule_from_computes(w.graph, seq), report)[k:k + len(at_full)]
+    assert [f - s_ for f, s_ in zip(at_full, at_sub)] == [budget - w.budget] * len(at_full)
+
+
+def _compute_memory(schedule, report):
+    """Memory right after each compute step (its output included, before the frees that follow)."""
+    return [m for step, m in zip(schedule.steps, report.memory_profile) if step.op == "compute"]
 
 
 @SLOW
