@@ -34,6 +34,17 @@ dropped), spliced, verified on the whole graph at the whole budget and kept
 only when it is valid and strictly cheaper. The search never returns a
 sequence dearer than, or less verified than, its input. Memory stays linear:
 only the window's sub-graph is ever built.
+
+What a window can and cannot change: its sub-model must compute every node of
+the sub-graph once, so a window whose steps compute each of its nodes once
+(its cost equals the sum of its nodes' costs) has nothing to gain and is
+skipped without a solve. An earlier tensor that the prefix freed and the
+window recomputes stays recomputed: keeping it instead is a decision of the
+prefix. On training graphs, where the forward pass evicts what the backward
+pass recomputes thousands of stages later, contiguous windows therefore only
+reorganise the recomputations inside them; gains that need a tensor kept from
+the forward to the backward pass need a window that spans both (a set of
+stages, not a range), which this module does not build.
 """
 
 from __future__ import annotations
