@@ -346,9 +346,10 @@ def improve_by_windows(graph: Graph, budget: int, computes: Sequence[int], *, de
     size, runs, accepted, skips = max(1, window_stages), 0, 0, 0
     proven: set[tuple[int, int]] = set()  # windows solved to optimality since the last acceptance
     verify_time = time.perf_counter() - t0
+    overrun = 0.0  # the most a sub-solve ran past its limit (model build, decode): kept off the next limits
     ends, last = stage_ends(graph, best), last_reads(graph, best)
     while True:
-        left = deadline - time.perf_counter() - 2 * verify_time
+        left = deadline - time.perf_counter() - 2 * verify_time - overrun
         if left < 0.2:
             break
         a, b = pick_windows(graph, best, ends, size, rng)
@@ -369,6 +370,7 @@ def improve_by_windows(graph: Graph, budget: int, computes: Sequence[int], *, de
         found, optimal = solve_window(window, time_limit=limit, backend=backend, threads=threads,
                                       max_copies=max_copies, seed=rng.randrange(2**31), backend_options=backend_options)
         took = time.perf_counter() - t1
+        overrun = max(overrun, took - limit)
         runs += 1
         size = _next_size(size, optimal, took, limit, len(ends))
         if optimal and found is None:
