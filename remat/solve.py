@@ -118,19 +118,20 @@ def assemble(problem: Problem, start: Start, outcome: Outcome, clock: TimeBudget
     if status == Status.OPTIMAL and chosen is not None:
         bound = chosen.cost
     head = attempt or (attempts[-1] if attempts else None)
+    reached, began = _first_reached(chosen, start, outcome)
     interrupted = outcome.interrupted or start.interrupted or any(a.interrupted for a in attempts)
     return Result(status=status, schedule=None if chosen is None else chosen.schedule.with_claims(status=status.value),
                   objective=None if chosen is None else chosen.cost, bound=None if status == Status.INFEASIBLE
                   else bound, wall_time=clock.elapsed(), report=None if chosen is None else chosen.report,
                   budget=problem.budget, graph=graph.name, formulation=problem.formulation.name,
-                  backend=problem.backend_name, time_to_best=_time_to_best(chosen, start, outcome),
+                  backend=problem.backend_name, time_to_best=reached,
                   build_time=sum(a.build_time for a in attempts), model_size=head.model_size if head else {},
                   message=_message(problem, chosen, head, start, attempts), total_cost=graph.total_cost,
                   time_to_first=_first(start, attempts), warm_start=head.warm_start if head else None,
                   hint_time=start.seconds + sum(a.hint_time for a in attempts), interrupted=interrupted,
                   unproven_reason=reason if status == Status.FEASIBLE else "",
                   bound_time=sum(a.bound_time for a in attempts), order=chosen.order if chosen else "given",
-                  order_time=outcome.order_time, started_at=_started_at(chosen, attempt, start, outcome),
+                  order_time=outcome.order_time, started_at=began,
                   settled=attempt is not None and attempt.settled, source="" if chosen is None else chosen.source,
                   **_model_outcome(attempts))
 
@@ -153,20 +154,15 @@ def _model_outcome(attempts: Sequence[Attempt]) -> dict[str, Any]:
     return {"model_objective": best.candidate.cost, "model_status": best.status}  # type: ignore[union-attr]
 
 
-def _time_to_best(chosen: Candidate | None, start: Start, outcome: Outcome) -> float | None:
-    """When the returned cost was first reached, by whichever stage reached it first."""
+def _first_reached(chosen: Candidate | None, start: Start, outcome: Outcome) -> tuple[float | None, float]:
+    """When the returned cost was first reached, and when the stage that reached it began (seconds
+    from the call): a heuristic and a model can reach the same cost, the heuristic first."""
     if chosen is None:
-        return None
-    found = [c for s in (start, *outcome.starts) for c in s.offers]
-    found += [a.candidate for a in outcome.attempts if a.candidate is not None]
-    return min(c.found_at for c in found if c.fits and c.cost <= chosen.cost)
-
-
-def _started_at(chosen: Candidate | None, attempt: Attempt | None, start: Start, outcome: Outcome) -> float:
-    """When the stage that found the returned schedule began (seconds from the call)."""
-    if attempt is not None:
-        return attempt.started_at
-    return next((s.started_at for s in (start, *outcome.starts) if chosen in s.offers), 0.0)
+        return None, 0.0
+    stages = [(c, s.started_at) for s in (start, *outcome.starts) for c in s.offers]
+    stages += [(a.candidate, a.started_at) for a in outcome.attempts if a.candidate is not None]
+    first, began = min(((c, t) for c, t in stages if c.fits and c.cost <= chosen.cost), key=lambda ct: ct[0].found_at)
+    return first.found_at, began
 
 
 def _attempt_of(chosen: Candidate | None, attempts: Sequence[Attempt]) -> Attempt | None:

@@ -105,6 +105,10 @@ def prepare(graph: Graph, budget: int, *, formulation: "str | Formulation | Heur
     if order == "memory" and graph.fixed_order:
         raise FormulationError(f"graph {graph.name!r} fixes its order (graph.fixed_order: multi-output "
                                f"operators run as one): order={order!r} does not apply")
+    # the formulation's own checks of its options, on a one-node graph: a bad option is an error even
+    # where the heuristics' schedule ends the solve before any model of the graph is built
+    form.build(Graph.from_edges([], cost={0: 1}, mem={0: 1}), 1, max_copies=options.get("max_copies", 2),
+               **options.get("formulation_options", {}))
     return Problem(graph, budget, form, get_backend(backend), order,
                    hint=None if hint is None else tuple(hint), **options)
 

@@ -202,7 +202,7 @@ def test_a_user_backend_object_is_used_as_given():
             return get_backend("cpsat").solve(model, options)
 
     g = unet(2)
-    r = remat.solve(g, remat.no_remat_peak(g), backend=Wrapped(), threads=1)
+    r = remat.solve(g, int(0.9 * remat.no_remat_peak(g)), backend=Wrapped(), threads=1)  # one to recompute
     assert calls and r.backend == "wrapped-cpsat" and r.status == Status.OPTIMAL and r.report.valid
 
 
@@ -308,6 +308,6 @@ def test_sizes_beyond_floating_point_resolution_are_declined_not_misanswered(nam
     g = Graph.from_edges([(0, 1), (0, 2), (1, 3), (2, 3)], cost={0: 1, 1: 1, 2: 1, 3: 1},
                          mem={0: 0, 1: 1, 2: 999_999_999_995, 3: 1})
     with pytest.raises(BackendError, match=r"numbers up to 1e\+12 .* use --backend cpsat") as exc:
-        remat.solve(g, remat.no_remat_peak(g), backend=name, threads=1)
+        remat.solve(g, remat.no_remat_peak(g), backend=name, threads=1, warm_start=False)  # the model, run
     assert "\n" not in str(exc.value)
     assert remat.solve(g, remat.no_remat_peak(g), backend="cpsat", threads=1).objective == 4

@@ -158,7 +158,8 @@ def test_a_crashing_case_process_is_an_error_row(tmp_path):
 
 
 def test_variants_are_an_axis_with_their_options_merged_over_the_grid(tmp_path):
-    (tmp_path / "grid.toml").write_text(f'graphs = ["{SMALL}"]\nbudgets = ["100%"]\ntime_limits = [5]\n'
+    # unet(2) at 90%: a model to solve, so each variant's warm start shows
+    (tmp_path / "grid.toml").write_text('graphs = ["unet:depth=2"]\nbudgets = ["90%"]\ntime_limits = [5]\n'
                                         'threads = 1\noptions = {warm_start = false, order = "given"}\n'
                                         '[variants.base]\n[variants.nolns]\nbackend_options = {lns = false}\n'
                                         '[variants.warm]\noptions = {warm_start = true}\n')

@@ -190,7 +190,8 @@ def test_the_given_orders_share_is_for_proofs_only():
     # the result is that phase's: the full search, never handed to neighbourhoods.
     g = random_layered(150, seed=1)
     budget = int(0.8 * no_remat_peak(g))
-    with mock.patch.object(remat.timebudget, "GIVEN_SHARE", 1.0):
+    with mock.patch.object(remat.timebudget, "GIVEN_SHARE", 1.0), \
+            mock.patch.object(remat.timebudget, "GIVEN_MIN_SHARE", 1.0):  # and no hand-over on a stall
         first_phase = solve(g, budget, time_limit=4)
     plain = solve(g, budget, time_limit=4, order="given")
     assert first_phase.order == "given" and not first_phase.settled
