@@ -315,20 +315,28 @@ def chen_greedy(graph: Graph, budget: int | None = None, *, articulation: bool =
 
 
 EVICTION_SAMPLE = 32
-"""Default for :func:`greedy_eviction`'s ``sample``: how many of the stalest and how many of the
-largest evictable tensors each eviction scores."""
+"""Default for :func:`greedy_eviction`'s ``sample``: how many of the stalest, of the largest and of the
+cheapest-per-byte evictable tensors each eviction scores."""
 
 
 class _Evictor:
-    """The eviction choice of :func:`greedy_eviction` (the resident tensors and their last accesses)."""
+    """The eviction choice of :func:`greedy_eviction` (the resident tensors and their last accesses).
+
+    With a ``sample``, the pool scored at each eviction is the ``sample`` stalest tensors (the
+    resident ones in order of last access), the ``sample`` largest and the ``sample`` smallest by
+    ``(cost + cost of evicted inputs) / memory``: a heap whose keys are re-scored when popped (a key
+    that grew goes back in), as that cost changes only where neighbours are evicted or recomputed.
+    """
 
     def __init__(self, graph: Graph, sample: int | None) -> None:
         self.graph = graph
         self.sample = sample
         self.resident: dict[int, int] = {}  # tensor -> clock of its last access
         self.lru: dict[int, None] = {}  # the evictable kind (recomputable, mem > 0), least recently accessed first
-        self.by_size: list[tuple[int, int]] = []  # (-mem, tensor), lazily cleaned
-        self.in_heap = bytearray(graph.n)
+        self.largest: list[tuple[int, int]] = []  # (-mem, tensor), lazily cleaned
+        self.cheapest: list[tuple[float, int]] = []  # (recompute cost / mem, tensor), lazily cleaned and re-scored
+        self.in_largest = bytearray(graph.n)
+        self.in_cheapest = bytearray(graph.n)
         # A non-recomputable ancestor makes the rule score only the tensor's own cost, which a search
         # stopped early could miss: no early stop then.
         self.prune = all(graph.recomputable)
@@ -339,45 +347,58 @@ class _Evictor:
         if g.recomputable[u] and g.mem[u] > 0:
             self.lru.pop(u, None)
             self.lru[u] = None
-            if self.sample is not None and not self.in_heap[u]:
-                self.in_heap[u] = 1
-                heapq.heappush(self.by_size, (-g.mem[u], u))
+            if self.sample is not None:
+                if not self.in_largest[u]:
+                    self.in_largest[u] = 1
+                    heapq.heappush(self.largest, (-g.mem[u], u))
+                if not self.in_cheapest[u]:
+                    self.in_cheapest[u] = 1
+                    heapq.heappush(self.cheapest, (g.cost[u] / g.mem[u], u))
 
     def remove(self, u: int) -> None:
         del self.resident[u]
         self.lru.pop(u, None)
 
+    def _top(self, heap: list[tuple[float, int]], flag: bytearray, pin: dict[int, int], rescore: bool) -> list[int]:
+        """The first ``sample`` unpinned evictable tensors of ``heap`` (left in it)."""
+        taken: list[tuple[float, int]] = []
+        out: list[int] = []
+        while heap and len(out) < self.sample:
+            key, u = heapq.heappop(heap)
+            if u not in self.lru:
+                flag[u] = 0
+                continue
+            if rescore:
+                fresh = self._recompute_cost(u, None) / self.graph.mem[u]
+                if fresh > key:
+                    heapq.heappush(heap, (fresh, u))
+                    continue
+                key = fresh
+            taken.append((key, u))
+            if not pin.get(u):
+                out.append(u)
+        for item in taken:
+            heapq.heappush(heap, item)
+        return out
+
     def _pool(self, pin: dict[int, int]) -> list[int]:
         if self.sample is None:
             return [u for u in self.lru if not pin.get(u)]
-        k = self.sample
         pool: list[int] = []
         for u in self.lru:  # the stalest
             if not pin.get(u):
                 pool.append(u)
-                if len(pool) >= k:
+                if len(pool) >= self.sample:
                     break
-        taken: list[tuple[int, int]] = []
-        heap, found = self.by_size, 0
-        while heap and found < k:  # the largest
-            item = heapq.heappop(heap)
-            u = item[1]
-            if u not in self.lru:
-                self.in_heap[u] = 0
-                continue
-            taken.append(item)
-            if not pin.get(u):
-                pool.append(u)
-                found += 1
-        for item in taken:
-            heapq.heappush(heap, item)
-        return pool
+        pool += self._top(self.largest, self.in_largest, pin, False)
+        pool += self._top(self.cheapest, self.in_cheapest, pin, True)
+        return list(dict.fromkeys(pool))
 
-    def _score(self, u: int, clock: int, bound: float | None) -> float | None:
-        """``h(u)``, or None once its evicted ancestors alone put it above ``bound``."""
+    def _recompute_cost(self, u: int, limit: float | None) -> float | None:
+        """``cost(u) + cost of its evicted inputs (+ 1e-9 each)``, or None once that passes ``limit``."""
         g, resident = self.graph, self.resident
-        den = g.mem[u] * (clock - resident[u] + 1)
-        limit = None if bound is None or not self.prune else bound * den * (1 + 1e-9)
+        if not self.prune:
+            limit = None
         need: set[int] = set()
         partial = g.cost[u]
         stack = [p for p in g.preds[u] if p not in resident]
@@ -394,8 +415,7 @@ class _Evictor:
             lost: list[int] = []  # as the rule always scored it: no extra cost
         else:
             lost = sorted(need)
-        c = g.cost[u] + sum(g.cost[p] for p in lost) + 1e-9 * len(lost)
-        return c / den
+        return g.cost[u] + sum(g.cost[p] for p in lost) + 1e-9 * len(lost)
 
     def choose(self, clock: int, pin: dict[int, int]) -> int | None:
         """The tensor to evict: the smallest ``(h, index)`` over the pool; None when there is none."""
@@ -405,9 +425,10 @@ class _Evictor:
         for lower, u in ranked:  # lower <= h(u): stop once it cannot beat the best
             if best is not None and lower > best[0]:
                 break
-            h = self._score(u, clock, None if best is None else best[0])
-            if h is not None and (best is None or (h, u) < best):
-                best = (h, u)
+            den = g.mem[u] * (clock - resident[u] + 1)
+            c = self._recompute_cost(u, None if best is None else best[0] * den * (1 + 1e-9))
+            if c is not None and (best is None or (c / den, u) < best):
+                best = (c / den, u)
         return None if best is None else best[1]
 
 
@@ -428,8 +449,8 @@ def greedy_eviction(graph: Graph, budget: int | None = None, *, deadline: float 
     deadline : float, optional
         Looked at before every stage and every 16 evictions.
     sample : int or None
-        Score only the ``sample`` stalest and the ``sample`` largest evictable
-        tensors (near ``n log n`` overall); None scores every resident tensor,
+        Score only the ``sample`` stalest, the ``sample`` largest and the
+        ``sample`` cheapest-per-byte evictable tensors (near ``n log n`` overall); None scores every resident tensor,
         the exhaustive rule. Either way candidates are scored in order of the
         lower bound ``cost / (memory x staleness)`` and the search for evicted
         inputs stops once a candidate cannot win.
