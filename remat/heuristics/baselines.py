@@ -196,7 +196,7 @@ def checkpoint_schedule(graph: Graph, checkpoints: Sequence[int], *,
     drops: list[list[int]] = [[] for _ in range(n)]
     seq: Sequence_ = []
     for t in range(n):
-        if deadline is not None and not t & 255 and _past(deadline):
+        if _past(deadline):
             return None
         stack = [u for u in preds[t] if not resident[u]]
         if stack:
@@ -447,7 +447,7 @@ def greedy_eviction(graph: Graph, budget: int | None = None, *, deadline: float 
     graph : Graph
     budget : int, optional
     deadline : float, optional
-        Looked at before every stage and every 16 evictions.
+        Looked at before every stage and every eviction.
     sample : int or None
         Score only the ``sample`` stalest, the ``sample`` largest and the
         ``sample`` cheapest-per-byte evictable tensors (near ``n log n`` overall); None scores every resident tensor,
@@ -472,7 +472,6 @@ def greedy_eviction(graph: Graph, budget: int | None = None, *, deadline: float 
     resident = ev.resident
     used = 0
     clock = 0
-    evictions = 0
     seq: Sequence_ = []
     for t in range(n):
         if _past(deadline):
@@ -488,8 +487,7 @@ def greedy_eviction(graph: Graph, budget: int | None = None, *, deadline: float 
         for x in stage:
             if budget is not None:
                 while used + mem[x] > budget:
-                    evictions += 1
-                    if not evictions & 15 and _past(deadline):
+                    if _past(deadline):
                         return None
                     victim = ev.choose(clock, pin)
                     if victim is None:
