@@ -363,14 +363,17 @@ class _Evictor:
         """The first ``sample`` unpinned evictable tensors of ``heap`` (left in it)."""
         taken: list[tuple[float, int]] = []
         out: list[int] = []
+        budget = 4 * self.sample  # re-scores per call: past them the keys are taken as they stand
         while heap and len(out) < self.sample:
             key, u = heapq.heappop(heap)
             if u not in self.lru:
                 flag[u] = 0
                 continue
-            if rescore:
-                fresh = self._recompute_cost(u, None) / self.graph.mem[u]
-                if fresh > key:
+            if rescore and budget > 0:
+                budget -= 1
+                c, _ = self._recompute_cost(u, key * self.graph.mem[u] * (1 + 1e-9), always_stop=True)
+                fresh = c / self.graph.mem[u]
+                if fresh > key:  # grew (or at least this much): back in at its new place
                     heapq.heappush(heap, (fresh, u))
                     continue
                 key = fresh
@@ -394,10 +397,12 @@ class _Evictor:
         pool += self._top(self.cheapest, self.in_cheapest, pin, True)
         return list(dict.fromkeys(pool))
 
-    def _recompute_cost(self, u: int, limit: float | None) -> float | None:
-        """``cost(u) + cost of its evicted inputs (+ 1e-9 each)``, or None once that passes ``limit``."""
+    def _recompute_cost(self, u: int, limit: float | None, always_stop: bool = False) -> tuple[float, bool]:
+        """``(cost(u) + cost of its evicted inputs (+ 1e-9 each), True)``, or ``(a part of that
+        cost already over limit, False)`` (with no early stop where that could be wrong, unless
+        ``always_stop``)."""
         g, resident = self.graph, self.resident
-        if not self.prune:
+        if not self.prune and not always_stop:
             limit = None
         need: set[int] = set()
         partial = g.cost[u]
@@ -409,13 +414,13 @@ class _Evictor:
             need.add(p)
             partial += g.cost[p]
             if limit is not None and partial > limit:
-                return None
+                return partial, False
             stack.extend(q for q in g.preds[p] if q not in resident and q not in need)
         if any(not g.recomputable[p] for p in need):
             lost: list[int] = []  # as the rule always scored it: no extra cost
         else:
             lost = sorted(need)
-        return g.cost[u] + sum(g.cost[p] for p in lost) + 1e-9 * len(lost)
+        return g.cost[u] + sum(g.cost[p] for p in lost) + 1e-9 * len(lost), True
 
     def choose(self, clock: int, pin: dict[int, int]) -> int | None:
         """The tensor to evict: the smallest ``(h, index)`` over the pool; None when there is none."""
@@ -426,8 +431,8 @@ class _Evictor:
             if best is not None and lower > best[0]:
                 break
             den = g.mem[u] * (clock - resident[u] + 1)
-            c = self._recompute_cost(u, None if best is None else best[0] * den * (1 + 1e-9))
-            if c is not None and (best is None or (c / den, u) < best):
+            c, exact = self._recompute_cost(u, None if best is None else best[0] * den * (1 + 1e-9))
+            if exact and (best is None or (c / den, u) < best):
                 best = (c / den, u)
         return None if best is None else best[1]
 
