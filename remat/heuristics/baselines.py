@@ -43,6 +43,8 @@ True
 
 from __future__ import annotations
 
+import bisect
+import heapq
 import math
 import time
 from typing import Any, Callable, Sequence
@@ -126,13 +128,52 @@ def articulation_points(graph: Graph, nodes: Sequence[int] | None = None) -> lis
 
 
 # ------------------------------------------------------------ the executors
-def checkpoint_schedule(graph: Graph, checkpoints: Sequence[int]) -> Sequence_ | None:
+def _drop_stage(succs: Sequence[int], nxt: Sequence[int], sticky: bool, s: int) -> int:
+    """The stage after which :func:`checkpoint_schedule` drops a tensor made resident at stage ``s``.
+
+    ``succs`` are its readers (sorted). A sticky tensor (a checkpoint, or one that may not be
+    recomputed) stays until its last reader; any other stays while a reader lies in ``(t, nxt[t]]``:
+    within a segment that is up to its last reader there, and it crosses into the next segment
+    only when the segment's boundary node itself reads it.
+    """
+    if sticky:
+        return max(s, succs[-1]) if succs else s
+    t = s
+    while True:
+        b = nxt[t]
+        i = bisect.bisect_right(succs, b) - 1  # the last reader up to the boundary
+        if i < 0 or succs[i] <= t:
+            return t
+        w = succs[i]
+        if w < b:  # no checkpoint in (t, b): nxt[w] == b and nothing in (w, b] reads it
+            return w
+        t = w
+
+
+def checkpoint_schedule(graph: Graph, checkpoints: Sequence[int], *,
+                        deadline: float | None = None) -> Sequence_ | None:
     """The staged compute sequence that keeps ``checkpoints`` and drops other tensors at segment ends.
 
     A tensor outside ``checkpoints`` (and recomputable) stays resident after
     stage ``t`` only if some node in ``(t, c]`` reads it, ``c`` being the next
-    checkpoint after ``t`` (the last node when none is left). None when a
-    tensor that may not be recomputed would be needed again.
+    checkpoint after ``t`` (the last node when none is left). Each tensor's
+    drop stage is computed once when it becomes resident, so the cost is the
+    length of the sequence times the in-degree, plus a binary search per
+    segment a tensor crosses.
+
+    Parameters
+    ----------
+    graph : Graph
+    checkpoints : sequence of int
+        Node indices kept until their last reader.
+    deadline : float, optional
+        A :func:`time.perf_counter` value; past it the function returns None.
+
+    Returns
+    -------
+    list of int or None
+        The compute sequence; None when a tensor that may not be recomputed
+        would be needed again, or at ``deadline``.
 
     >>> from remat.graph import Graph
     >>> g = Graph.from_edges([(0, 1), (1, 2), (0, 2)], cost=dict.fromkeys(range(3), 1), mem=dict.fromkeys(range(3), 1))
@@ -140,29 +181,44 @@ def checkpoint_schedule(graph: Graph, checkpoints: Sequence[int]) -> Sequence_ |
     ([0, 1, 2], [0, 1, 2])
     """
     n = graph.n
-    keep = set(checkpoints)
+    keep = bytearray(n)
+    for c in checkpoints:
+        if 0 <= c < n:
+            keep[c] = 1
     nxt = [n - 1] * n
     upcoming = n - 1
     for t in range(n - 1, -1, -1):
         nxt[t] = upcoming
-        if t in keep:
+        if keep[t]:
             upcoming = t
-    last_succ = _last_succ(graph)
-    resident: set[int] = set()
+    preds, succs, rec = graph.preds, graph.succs, graph.recomputable
+    resident = bytearray(n)
+    drops: list[list[int]] = [[] for _ in range(n)]
     seq: Sequence_ = []
     for t in range(n):
-        closure = _closure(graph, t, resident)
-        if closure is None:
+        if _past(deadline):
             return None
-        for x in closure:
-            seq.append(x)
-            resident.add(x)
+        stack = [u for u in preds[t] if not resident[u]]
+        if stack:
+            need: set[int] = set()
+            while stack:
+                u = stack.pop()
+                if u in need:
+                    continue
+                if not rec[u]:
+                    return None
+                need.add(u)
+                stack.extend(p for p in preds[u] if not resident[p] and p not in need)
+            for x in sorted(need):
+                seq.append(x)
+                resident[x] = 1
+                drops[_drop_stage(succs[x], nxt, bool(keep[x]) or not rec[x], t)].append(x)
         seq.append(t)
-        resident.add(t)
-        boundary = nxt[t]
-        resident = {u for u in resident
-                    if last_succ[u] > t
-                    and (u in keep or not graph.recomputable[u] or any(t < w <= boundary for w in graph.succs[u]))}
+        resident[t] = 1
+        drops[_drop_stage(succs[t], nxt, bool(keep[t]) or not rec[t], t)].append(t)
+        for u in drops[t]:
+            resident[u] = 0
+        drops[t] = []
     return seq
 
 
@@ -190,20 +246,24 @@ def checkpoint_all(graph: Graph, budget: int | None = None, *, deadline: float |
     return list(range(graph.n))
 
 
+def _candidates(graph: Graph, articulation: bool) -> tuple[list[int], list[int]]:
+    """The forward part and the checkpoint candidates in it (its articulation points with ``articulation``)."""
+    fwd = forward_part(graph)
+    return fwd, (articulation_points(graph, fwd) if articulation else fwd)
+
+
 def chen_sqrt(graph: Graph, budget: int | None = None, *, articulation: bool = False,
               deadline: float | None = None) -> Sequence_ | None:
-    """Chen et al.'s sqrt(n) checkpointing: every ``floor(sqrt(|C|))``-th candidate is kept."""
-    cands = articulation_points(graph) if articulation else forward_part(graph)
+    """Chen et al.'s sqrt(n) checkpointing: every ``floor(sqrt(|C|))``-th candidate is kept
+    (None at ``deadline``)."""
+    _, cands = _candidates(graph, articulation)
     k = max(1, math.isqrt(len(cands)))
-    return checkpoint_schedule(graph, [v for i, v in enumerate(cands) if (i + 1) % k == 0])
+    return checkpoint_schedule(graph, [v for i, v in enumerate(cands) if (i + 1) % k == 0], deadline=deadline)
 
 
-def chen_greedy_checkpoints(graph: Graph, threshold: int, *, articulation: bool = False) -> list[int]:
-    """Chen et al.'s greedy rule: walk the forward part adding up output sizes; a candidate
-    becomes a checkpoint (and the sum restarts) once the sum exceeds ``threshold``."""
-    cands = set(articulation_points(graph)) if articulation else None
+def _greedy_cuts(graph: Graph, fwd: Sequence[int], cands: set[int] | None, threshold: int) -> list[int]:
     total, out = 0, []
-    for v in forward_part(graph):
+    for v in fwd:
         total += graph.mem[v]
         if (cands is None or v in cands) and total > threshold:
             out.append(v)
@@ -211,12 +271,25 @@ def chen_greedy_checkpoints(graph: Graph, threshold: int, *, articulation: bool 
     return out
 
 
+def chen_greedy_checkpoints(graph: Graph, threshold: int, *, articulation: bool = False) -> list[int]:
+    """Chen et al.'s greedy rule: walk the forward part adding up output sizes; a candidate
+    becomes a checkpoint (and the sum restarts) once the sum exceeds ``threshold``."""
+    fwd, cands = _candidates(graph, articulation)
+    return _greedy_cuts(graph, fwd, set(cands) if articulation else None, threshold)
+
+
 def chen_greedy(graph: Graph, budget: int | None = None, *, articulation: bool = False,
                 steps: int = 16, deadline: float | None = None) -> Sequence_ | None:
     """Chen's greedy rule with its threshold swept over ``steps`` values from the largest
     output to the forward part's total; the cheapest result within ``budget`` (None if none
-    fits), or the lowest peak when no budget is given. The sweep stops at ``deadline``."""
-    fwd = forward_part(graph)
+    fits), or the lowest peak when no budget is given. The sweep stops at ``deadline``
+    (with the best found so far).
+
+    The forward part and its articulation points are computed once per call, and a
+    threshold that yields checkpoints already tried is skipped.
+    """
+    fwd, cands = _candidates(graph, articulation)
+    cand_set = set(cands) if articulation else None
     lo = max(1, max(graph.mem[v] for v in fwd))
     hi = max(lo, sum(graph.mem[v] for v in fwd))
     thresholds = sorted({int(lo * (hi / lo) ** (i / max(1, steps - 1))) for i in range(steps)})
@@ -225,11 +298,11 @@ def chen_greedy(graph: Graph, budget: int | None = None, *, articulation: bool =
     for th in thresholds:
         if _past(deadline):
             break
-        ckpts = tuple(chen_greedy_checkpoints(graph, th, articulation=articulation))
+        ckpts = tuple(_greedy_cuts(graph, fwd, cand_set, th))
         if ckpts in seen:
             continue
         seen.add(ckpts)
-        seq = checkpoint_schedule(graph, ckpts)
+        seq = checkpoint_schedule(graph, ckpts, deadline=deadline)
         if seq is None:
             continue
         peak, cost = peak_and_cost(graph, seq)
@@ -241,8 +314,131 @@ def chen_greedy(graph: Graph, budget: int | None = None, *, articulation: bool =
     return None if best is None else best[1]
 
 
-def greedy_eviction(graph: Graph, budget: int | None = None, *,
-                    deadline: float | None = None) -> Sequence_ | None:
+EVICTION_SAMPLE = 32
+"""Default for :func:`greedy_eviction`'s ``sample``: how many of the stalest, of the largest and of the
+cheapest-per-byte evictable tensors each eviction scores."""
+
+
+class _Evictor:
+    """The eviction choice of :func:`greedy_eviction` (the resident tensors and their last accesses).
+
+    With a ``sample``, the pool scored at each eviction is the ``sample`` stalest tensors (the
+    resident ones in order of last access), the ``sample`` largest and the ``sample`` smallest by
+    ``(cost + cost of evicted inputs) / memory``: a heap whose keys are re-scored when popped (a key
+    that grew goes back in), as that cost changes only where neighbours are evicted or recomputed.
+    """
+
+    def __init__(self, graph: Graph, sample: int | None) -> None:
+        self.graph = graph
+        self.sample = sample
+        self.resident: dict[int, int] = {}  # tensor -> clock of its last access
+        self.lru: dict[int, None] = {}  # the evictable kind (recomputable, mem > 0), least recently accessed first
+        self.largest: list[tuple[int, int]] = []  # (-mem, tensor), lazily cleaned
+        self.cheapest: list[tuple[float, int]] = []  # (recompute cost / mem, tensor), lazily cleaned and re-scored
+        self.in_largest = bytearray(graph.n)
+        self.in_cheapest = bytearray(graph.n)
+        # A non-recomputable ancestor makes the rule score only the tensor's own cost, which a search
+        # stopped early could miss: no early stop then.
+        self.prune = all(graph.recomputable)
+
+    def touch(self, u: int, clock: int) -> None:
+        self.resident[u] = clock
+        g = self.graph
+        if g.recomputable[u] and g.mem[u] > 0:
+            self.lru.pop(u, None)
+            self.lru[u] = None
+            if self.sample is not None:
+                if not self.in_largest[u]:
+                    self.in_largest[u] = 1
+                    heapq.heappush(self.largest, (-g.mem[u], u))
+                if not self.in_cheapest[u]:
+                    self.in_cheapest[u] = 1
+                    heapq.heappush(self.cheapest, (g.cost[u] / g.mem[u], u))
+
+    def remove(self, u: int) -> None:
+        del self.resident[u]
+        self.lru.pop(u, None)
+
+    def _top(self, heap: list[tuple[float, int]], flag: bytearray, pin: dict[int, int], rescore: bool) -> list[int]:
+        """The first ``sample`` unpinned evictable tensors of ``heap`` (left in it)."""
+        taken: list[tuple[float, int]] = []
+        out: list[int] = []
+        budget = 4 * self.sample  # re-scores per call: past them the keys are taken as they stand
+        while heap and len(out) < self.sample:
+            key, u = heapq.heappop(heap)
+            if u not in self.lru:
+                flag[u] = 0
+                continue
+            if rescore and budget > 0:
+                budget -= 1
+                c, _ = self._recompute_cost(u, key * self.graph.mem[u] * (1 + 1e-9), always_stop=True)
+                fresh = c / self.graph.mem[u]
+                if fresh > key:  # grew (or at least this much): back in at its new place
+                    heapq.heappush(heap, (fresh, u))
+                    continue
+                key = fresh
+            taken.append((key, u))
+            if not pin.get(u):
+                out.append(u)
+        for item in taken:
+            heapq.heappush(heap, item)
+        return out
+
+    def _pool(self, pin: dict[int, int]) -> list[int]:
+        if self.sample is None:
+            return [u for u in self.lru if not pin.get(u)]
+        pool: list[int] = []
+        for u in self.lru:  # the stalest
+            if not pin.get(u):
+                pool.append(u)
+                if len(pool) >= self.sample:
+                    break
+        pool += self._top(self.largest, self.in_largest, pin, False)
+        pool += self._top(self.cheapest, self.in_cheapest, pin, True)
+        return list(dict.fromkeys(pool))
+
+    def _recompute_cost(self, u: int, limit: float | None, always_stop: bool = False) -> tuple[float, bool]:
+        """``(cost(u) + cost of its evicted inputs (+ 1e-9 each), True)``, or ``(a part of that
+        cost already over limit, False)`` (with no early stop where that could be wrong, unless
+        ``always_stop``)."""
+        g, resident = self.graph, self.resident
+        if not self.prune and not always_stop:
+            limit = None
+        need: set[int] = set()
+        partial = g.cost[u]
+        stack = [p for p in g.preds[u] if p not in resident]
+        while stack:
+            p = stack.pop()
+            if p in need:
+                continue
+            need.add(p)
+            partial += g.cost[p]
+            if limit is not None and partial > limit:
+                return partial, False
+            stack.extend(q for q in g.preds[p] if q not in resident and q not in need)
+        if any(not g.recomputable[p] for p in need):
+            lost: list[int] = []  # as the rule always scored it: no extra cost
+        else:
+            lost = sorted(need)
+        return g.cost[u] + sum(g.cost[p] for p in lost) + 1e-9 * len(lost), True
+
+    def choose(self, clock: int, pin: dict[int, int]) -> int | None:
+        """The tensor to evict: the smallest ``(h, index)`` over the pool; None when there is none."""
+        g, resident = self.graph, self.resident
+        ranked = sorted((g.cost[u] / (g.mem[u] * (clock - resident[u] + 1)), u) for u in self._pool(pin))
+        best: tuple[float, int] | None = None
+        for lower, u in ranked:  # lower <= h(u): stop once it cannot beat the best
+            if best is not None and lower > best[0]:
+                break
+            den = g.mem[u] * (clock - resident[u] + 1)
+            c, exact = self._recompute_cost(u, None if best is None else best[0] * den * (1 + 1e-9))
+            if exact and (best is None or (c / den, u) < best):
+                best = (c / den, u)
+        return None if best is None else best[1]
+
+
+def greedy_eviction(graph: Graph, budget: int | None = None, *, deadline: float | None = None,
+                    sample: int | None = EVICTION_SAMPLE) -> Sequence_ | None:
     """DTR-style greedy eviction within ``budget`` (no budget: no eviction); None when it gets
     stuck or reaches ``deadline`` (a :func:`time.perf_counter` value) first.
 
@@ -250,45 +446,70 @@ def greedy_eviction(graph: Graph, budget: int | None = None, *,
     tensor that the current stage does not need with the smallest
     ``h = (cost + cost of its evicted inputs) / (memory x staleness)``,
     staleness counting computations since it was last computed or read.
+
+    Parameters
+    ----------
+    graph : Graph
+    budget : int, optional
+    deadline : float, optional
+        Looked at before every stage and every eviction.
+    sample : int or None
+        Score only the ``sample`` stalest, the ``sample`` largest and the
+        ``sample`` cheapest-per-byte evictable tensors (near ``n log n`` overall); None scores every resident tensor,
+        the exhaustive rule. Either way candidates are scored in order of the
+        lower bound ``cost / (memory x staleness)`` and the search for evicted
+        inputs stops once a candidate cannot win.
+
+    Returns
+    -------
+    list of int or None
+        The compute sequence.
+
+    >>> from remat.generators import linear
+    >>> g = linear(6)
+    >>> greedy_eviction(g, 5 * 1024) == greedy_eviction(g, 5 * 1024, sample=None)
+    True
     """
     n = graph.n
+    preds, mem = graph.preds, graph.mem
     last_succ = _last_succ(graph)
-    resident: dict[int, int] = {}  # tensor -> clock of its last access
+    ev = _Evictor(graph, sample)
+    resident = ev.resident
     used = 0
     clock = 0
     seq: Sequence_ = []
     for t in range(n):
+        if _past(deadline):
+            return None
         closure = _closure(graph, t, resident)
-        if closure is None or _past(deadline):
+        if closure is None:
             return None
         stage = closure + [t]
-        for idx, x in enumerate(stage):
+        pin: dict[int, int] = {}  # tensor -> how many nodes of the rest of the stage read it
+        for y in stage:
+            for u in preds[y]:
+                pin[u] = pin.get(u, 0) + 1
+        for x in stage:
             if budget is not None:
-                pinned = {u for y in stage[idx:] for u in graph.preds[y]}
-                while used + graph.mem[x] > budget:
-                    victims = [u for u in resident if u not in pinned and graph.recomputable[u] and graph.mem[u] > 0]
-                    if not victims:
+                while used + mem[x] > budget:
+                    if _past(deadline):
                         return None
-
-                    def h(u: int) -> float:
-                        lost = _closure(graph, u, resident) or []
-                        c = graph.cost[u] + sum(graph.cost[p] for p in lost) + 1e-9 * len(lost)
-                        return c / (graph.mem[u] * (clock - resident[u] + 1))  # noqa: B023 (called at once)
-
-                    victim = min(victims, key=lambda u: (h(u), u))
-                    used -= graph.mem[victim]
-                    del resident[victim]
+                    victim = ev.choose(clock, pin)
+                    if victim is None:
+                        return None
+                    used -= mem[victim]
+                    ev.remove(victim)
             clock += 1
             seq.append(x)
-            resident[x] = clock
-            used += graph.mem[x]
-            for u in graph.preds[x]:
-                resident[u] = clock
-            later = stage[idx + 1:]
-            for u in [*graph.preds[x], x]:
-                if u in resident and last_succ[u] <= t and not any(u in graph.preds[y] for y in later):
-                    used -= graph.mem[u]
-                    del resident[u]
+            ev.touch(x, clock)
+            used += mem[x]
+            for u in preds[x]:
+                ev.touch(u, clock)
+                pin[u] -= 1
+            for u in (*preds[x], x):
+                if u in resident and last_succ[u] <= t and not pin.get(u):
+                    used -= mem[u]
+                    ev.remove(u)
     return seq
 
 

@@ -1,0 +1,336 @@
+"""The baselines before and after the near-linear rewrite, in the same run: seconds and TDI.
+
+For every graph and budget (90/70/50% of the no-remat peak) each heuristic runs
+in its old form (the code before the rewrite, kept below as ``old_*``) and its
+new one (:mod:`remat.heuristics.baselines`); a row gives both times, their
+ratio and both TDIs (cost over the total cost, in %; ``over`` marks a schedule
+above the budget, which chen-sqrt does not look at). Every new schedule is
+checked by :func:`remat.verify.verify`. New runs stop at ``--new-cap`` seconds (``none``), old runs at ``--old-cap``
+(old chen-greedy looks at its deadline only between thresholds, old chen-sqrt
+never: it runs to the end) and are skipped on graphs over ``--old-max-nodes``.
+``greedy-eviction/exh`` is the new exhaustive rule (``sample=None``, the old
+rule's very sequence). The last lines time how far past a deadline half a
+second away each new heuristic returns on the largest graph.
+
+    python benchmarks/micro/baselines_speed.py --out benchmarks/results/baselines_speed.md
+    python benchmarks/micro/baselines_speed.py --quick   # the 1k-node graphs only
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+import sys
+import time
+from typing import Any, Callable, Sequence
+
+import networkx as nx
+
+from remat.generators import from_spec
+from remat.graph import Graph, no_remat_peak
+from remat.heuristics import baselines as new
+from remat.verify import verify
+
+Sequence_ = list[int]
+
+TRANSFORMER = "transformer:layers={},d=1024,heads=16,seq=2048,batch=2,vocab=32000"
+GRAPHS = (TRANSFORMER.format(14), TRANSFORMER.format(160), "random_layered:n=1000", "random_layered:n=5000",
+          TRANSFORMER.format(1408))
+QUICK = (GRAPHS[0], GRAPHS[2])
+FRACS = (0.9, 0.7, 0.5)
+
+# ------------------------------------------------------------------ the code before the rewrite (for comparison)
+# ------------------------------------------------------------------ helpers
+def old__closure(graph: Graph, t: int, resident: set[int] | dict[int, int]) -> list[int] | None:
+    need: set[int] = set()
+    stack = [u for u in graph.preds[t] if u not in resident]
+    while stack:
+        u = stack.pop()
+        if u in need:
+            continue
+        need.add(u)
+        stack.extend(p for p in graph.preds[u] if p not in resident and p not in need)
+    if any(not graph.recomputable[u] for u in need):
+        return None
+    return sorted(need)
+
+
+def old__last_succ(graph: Graph) -> list[int]:
+    return [max(s) if s else -1 for s in graph.succs]
+
+
+def old_forward_part(graph: Graph) -> list[int]:
+    order = list(range(graph.n))
+    peak = no_remat_peak(graph)
+    last_use = list(range(graph.n))
+    for v in order:
+        for u in graph.preds[v]:
+            last_use[u] = max(last_use[u], v)
+    live = 0
+    dies: dict[int, int] = {}
+    for v in order:
+        live += graph.mem[v]
+        if live == peak:
+            return order[: v + 1]
+        dies[last_use[v]] = dies.get(last_use[v], 0) + graph.mem[v]
+        live -= dies.pop(v, 0)
+    return order  # pragma: no cover - the peak is always reached
+
+
+def old_articulation_points(graph: Graph, nodes: Sequence[int] | None = None) -> list[int]:
+    part = list(old_forward_part(graph) if nodes is None else nodes)
+    inside = set(part)
+    skeleton = nx.Graph()
+    skeleton.add_nodes_from(part)
+    skeleton.add_edges_from((u, v) for u, v in graph.edges if u in inside and v in inside)
+    src, snk = -1, -2
+    skeleton.add_edges_from((src, v) for v in part if not any(u in inside for u in graph.preds[v]))
+    skeleton.add_edge(max(part), snk)
+    return sorted(v for v in nx.articulation_points(skeleton) if v >= 0)
+
+
+# ------------------------------------------------------------ the executors
+def old_checkpoint_schedule(graph: Graph, checkpoints: Sequence[int]) -> Sequence_ | None:
+    n = graph.n
+    keep = set(checkpoints)
+    nxt = [n - 1] * n
+    upcoming = n - 1
+    for t in range(n - 1, -1, -1):
+        nxt[t] = upcoming
+        if t in keep:
+            upcoming = t
+    last_succ = old__last_succ(graph)
+    resident: set[int] = set()
+    seq: Sequence_ = []
+    for t in range(n):
+        closure = old__closure(graph, t, resident)
+        if closure is None:
+            return None
+        for x in closure:
+            seq.append(x)
+            resident.add(x)
+        seq.append(t)
+        resident.add(t)
+        boundary = nxt[t]
+        resident = {u for u in resident
+                    if last_succ[u] > t
+                    and (u in keep or not graph.recomputable[u] or any(t < w <= boundary for w in graph.succs[u]))}
+    return seq
+
+
+def old_peak_and_cost(graph: Graph, computes: Sequence[int]) -> tuple[int, float | int]:
+    latest: dict[int, int] = {}
+    last_read = list(range(len(computes)))
+    for pos, v in enumerate(computes):
+        for u in graph.preds[v]:
+            last_read[latest[u]] = pos
+        latest[v] = pos
+    release = [0] * (len(computes) + 1)
+    live = peak = 0
+    for pos, v in enumerate(computes):
+        live += graph.mem[v]
+        peak = max(peak, live)
+        release[last_read[pos]] += graph.mem[v]
+        live -= release[pos]
+    return peak, sum(graph.cost[v] for v in computes)
+
+
+def old_checkpoint_all(graph: Graph, budget: int | None = None, *, deadline: float | None = None) -> Sequence_:
+    return list(range(graph.n))
+
+
+def old_chen_sqrt(graph: Graph, budget: int | None = None, *, articulation: bool = False,
+              deadline: float | None = None) -> Sequence_ | None:
+    cands = old_articulation_points(graph) if articulation else old_forward_part(graph)
+    k = max(1, math.isqrt(len(cands)))
+    return old_checkpoint_schedule(graph, [v for i, v in enumerate(cands) if (i + 1) % k == 0])
+
+
+def old_chen_greedy_checkpoints(graph: Graph, threshold: int, *, articulation: bool = False) -> list[int]:
+    cands = set(old_articulation_points(graph)) if articulation else None
+    total, out = 0, []
+    for v in old_forward_part(graph):
+        total += graph.mem[v]
+        if (cands is None or v in cands) and total > threshold:
+            out.append(v)
+            total = 0
+    return out
+
+
+def old_chen_greedy(graph: Graph, budget: int | None = None, *, articulation: bool = False,
+                steps: int = 16, deadline: float | None = None) -> Sequence_ | None:
+    fwd = old_forward_part(graph)
+    lo = max(1, max(graph.mem[v] for v in fwd))
+    hi = max(lo, sum(graph.mem[v] for v in fwd))
+    thresholds = sorted({int(lo * (hi / lo) ** (i / max(1, steps - 1))) for i in range(steps)})
+    best: tuple[Any, ...] | None = None
+    seen: set[tuple[int, ...]] = set()
+    for th in thresholds:
+        if old__past(deadline):
+            break
+        ckpts = tuple(old_chen_greedy_checkpoints(graph, th, articulation=articulation))
+        if ckpts in seen:
+            continue
+        seen.add(ckpts)
+        seq = old_checkpoint_schedule(graph, ckpts)
+        if seq is None:
+            continue
+        peak, cost = old_peak_and_cost(graph, seq)
+        if budget is not None and peak > budget:
+            continue
+        key = (cost, peak) if budget is not None else (peak, cost)
+        if best is None or key < best[0]:
+            best = (key, seq)
+    return None if best is None else best[1]
+
+
+def old_greedy_eviction(graph: Graph, budget: int | None = None, *,
+                    deadline: float | None = None) -> Sequence_ | None:
+    n = graph.n
+    last_succ = old__last_succ(graph)
+    resident: dict[int, int] = {}  # tensor -> clock of its last access
+    used = 0
+    clock = 0
+    seq: Sequence_ = []
+    for t in range(n):
+        closure = old__closure(graph, t, resident)
+        if closure is None or old__past(deadline):
+            return None
+        stage = closure + [t]
+        for idx, x in enumerate(stage):
+            if budget is not None:
+                pinned = {u for y in stage[idx:] for u in graph.preds[y]}
+                while used + graph.mem[x] > budget:
+                    victims = [u for u in resident if u not in pinned and graph.recomputable[u] and graph.mem[u] > 0]
+                    if not victims:
+                        return None
+
+                    def h(u: int) -> float:
+                        lost = old__closure(graph, u, resident) or []
+                        c = graph.cost[u] + sum(graph.cost[p] for p in lost) + 1e-9 * len(lost)
+                        return c / (graph.mem[u] * (clock - resident[u] + 1))  # noqa: B023
+
+                    victim = min(victims, key=lambda u: (h(u), u))
+                    used -= graph.mem[victim]
+                    del resident[victim]
+            clock += 1
+            seq.append(x)
+            resident[x] = clock
+            used += graph.mem[x]
+            for u in graph.preds[x]:
+                resident[u] = clock
+            later = stage[idx + 1:]
+            for u in [*graph.preds[x], x]:
+                if u in resident and last_succ[u] <= t and not any(u in graph.preds[y] for y in later):
+                    used -= graph.mem[u]
+                    del resident[u]
+    return seq
+
+
+def old__past(deadline: float | None) -> bool:
+    return deadline is not None and time.perf_counter() > deadline
+
+
+
+
+OLD: dict[str, Callable[..., Any]] = {
+    "chen-sqrt": lambda g, b, d: old_chen_sqrt(g, b, deadline=d),
+    "chen-sqrt-ap": lambda g, b, d: old_chen_sqrt(g, b, articulation=True, deadline=d),
+    "greedy-eviction": lambda g, b, d: old_greedy_eviction(g, b, deadline=d),
+    "chen-greedy": lambda g, b, d: old_chen_greedy(g, b, deadline=d),
+    "chen-greedy-ap": lambda g, b, d: old_chen_greedy(g, b, articulation=True, deadline=d),
+}
+NEW: dict[str, Callable[..., Any]] = {
+    "chen-sqrt": lambda g, b, d: new.chen_sqrt(g, b, deadline=d),
+    "chen-sqrt-ap": lambda g, b, d: new.chen_sqrt(g, b, articulation=True, deadline=d),
+    "greedy-eviction": lambda g, b, d: new.greedy_eviction(g, b, deadline=d),
+    "greedy-eviction/exh": lambda g, b, d: new.greedy_eviction(g, b, deadline=d, sample=None),
+    "chen-greedy": lambda g, b, d: new.chen_greedy(g, b, deadline=d),
+    "chen-greedy-ap": lambda g, b, d: new.chen_greedy(g, b, articulation=True, deadline=d),
+}
+
+
+def _timed(fn: Callable[[], Any]) -> tuple[float, Any]:
+    t0 = time.perf_counter()
+    out = fn()
+    return time.perf_counter() - t0, out
+
+
+def _tdi(graph: Graph, seq: Sequence[int] | None, budget: int) -> str:
+    if seq is None:
+        return "none"
+    peak, cost = new.peak_and_cost(graph, seq)
+    return f"{100 * (cost / graph.total_cost - 1):.3f}" + ("" if peak <= budget else " over")
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--quick", action="store_true", help="the 1k-node graphs only")
+    ap.add_argument("--old-cap", type=float, default=20.0, help="seconds for each old run (default 20)")
+    ap.add_argument("--new-cap", type=float, default=60.0, help="deadline of each new run (default 60)")
+    ap.add_argument("--old-max-nodes", type=int, default=20000, help="skip the old code above this size")
+    ap.add_argument("--out", help="also write the table to this markdown file")
+    args = ap.parse_args()
+    lines = ["| graph | nodes | budget | heuristic | old s | new s | old / new | old TDI % | new TDI % |",
+             "|---|---:|---:|---|---:|---:|---:|---:|---:|"]
+    print("\n".join(lines), flush=True)
+    graphs = QUICK if args.quick else GRAPHS
+    largest = None
+    for spec in graphs:
+        g = from_spec(spec)
+        largest = (spec, g)
+        peak = no_remat_peak(g)
+        short = spec.replace(",d=1024,heads=16,seq=2048,batch=2,vocab=32000", ",...")
+        for frac in FRACS:
+            budget = int(frac * peak)
+            for name, fn in NEW.items():
+                if name == "greedy-eviction/exh" and g.n > args.old_max_nodes:
+                    continue
+                t_new, seq = _timed(lambda: fn(g, budget, time.perf_counter() + args.new_cap))  # noqa: B023
+                if seq is not None:
+                    rep = verify(g, new.baseline_schedule(g, seq))
+                    assert rep.valid, (spec, name, rep.violations[:1])
+                old_fn = OLD.get(name)
+                if old_fn is None or g.n > args.old_max_nodes:
+                    t_old, old_tdi, ratio = "-", "-", "-"
+                else:
+                    cap = time.perf_counter() + args.old_cap
+                    t, old_seq = _timed(lambda: old_fn(g, budget, cap))  # noqa: B023
+                    cut = t > args.old_cap
+                    t_old = f"{t:.2f}" + (" (cut)" if cut else "")
+                    old_tdi = _tdi(g, old_seq, budget) + (" (cut)" if cut else "")
+                    ratio = f"{t / max(t_new, 1e-6):.1f}" + ("+" if cut else "")
+                row = (f"| {short} | {g.n} | {round(100 * frac)}% | {name} | {t_old} | {t_new:.2f} | {ratio} | "
+                       f"{old_tdi} | {_tdi(g, seq, budget)} |")
+                lines.append(row)
+                print(row, flush=True)
+                _write(args, lines)
+    if largest is not None:
+        spec, g = largest
+        budget = int(0.5 * no_remat_peak(g))
+        lines += ["", f"Deadline 0.5 s ahead on {g.n} nodes at 50%: seconds past it when each returns.", "",
+                  "| heuristic | past the deadline s | result |", "|---|---:|---|"]
+        print("\n".join(lines[-4:]), flush=True)
+        for name, fn in NEW.items():
+            if name == "greedy-eviction/exh":
+                continue
+            deadline = time.perf_counter() + 0.5
+            _, seq = _timed(lambda: fn(g, budget, deadline))  # noqa: B023
+            over = time.perf_counter() - deadline
+            row = f"| {name} | {over:.3f} | {'none' if seq is None else 'a schedule'} |"
+            lines.append(row)
+            print(row, flush=True)
+    _write(args, lines)
+
+
+def _write(args: argparse.Namespace, lines: list[str]) -> None:
+    if args.out:
+        with open(args.out, "w") as fh:
+            fh.write("# Baselines: old vs new (benchmarks/micro/baselines_speed.py)\n\n"
+                     f"`python benchmarks/micro/baselines_speed.py {' '.join(sys.argv[1:])}`\n\n"
+                     "Times are one run each on a shared machine: read the ratios, not the seconds.\n\n"
+                     + "\n".join(lines) + "\n")
+
+
+if __name__ == "__main__":
+    main()
