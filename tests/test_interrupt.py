@@ -72,7 +72,8 @@ def test_at_the_time_limit_the_best_verified_incumbent_is_returned_with_its_boun
 def test_ctrl_c_in_the_api_stops_the_search_and_keeps_the_incumbent(ctrl_c_reaches_python):
     sent: list[float] = []
     interrupt_at_first_incumbent = _ctrl_c_at_first_incumbent(sent)
-    r = solve(GRAPH, BUDGET, backend="cpsat", time_limit=60, threads=1, on_progress=interrupt_at_first_incumbent)
+    r = solve(GRAPH, BUDGET, backend="cpsat", time_limit=60, threads=1, on_progress=interrupt_at_first_incumbent,
+              warm_start=False)  # the first incumbent is CP-SAT's: Ctrl-C lands in the backend
     assert sent and r.interrupted and r.status == Status.FEASIBLE
     assert r.wall_time < 30  # stopped, not run to the limit (60 s)
     assert verify(GRAPH, r.schedule, BUDGET).valid
@@ -101,7 +102,7 @@ def test_ctrl_c_stops_highs_and_keeps_its_incumbent(ctrl_c_reaches_python, backe
     sent: list[float] = []
     interrupt_at_first_incumbent = _ctrl_c_at_first_incumbent(sent)
     r = solve(MILP_GRAPH, MILP_BUDGET, backend=backend, time_limit=60, threads=1,
-              on_progress=interrupt_at_first_incumbent)
+              on_progress=interrupt_at_first_incumbent, warm_start=False)  # Ctrl-C lands in HiGHS
     assert sent and r.interrupted and r.status == Status.FEASIBLE
     assert r.wall_time < 30  # stopped, not run to the limit (60 s)
     assert verify(MILP_GRAPH, r.schedule, MILP_BUDGET).valid

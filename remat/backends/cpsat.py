@@ -366,16 +366,23 @@ def _solve_interruptibly(solver: Any, cp: Any, callback: Any = None,
             done.set()
 
     worker = threading.Thread(target=work, name="cpsat-search", daemon=True)
-    worker.start()
     interrupted = False
+    try:
+        worker.start()  # waits for the thread to start: a Ctrl-C can land here too
+    except KeyboardInterrupt:
+        interrupted = True
     while not done.is_set():
-        if interrupted or (stop_when is not None and stop_when()):  # repeated: a stop before the start is lost
-            solver.stop_search()
-        try:
+        try:  # every step of the loop: a Ctrl-C anywhere in it stops the search, never escapes
+            if interrupted or (stop_when is not None and stop_when()):  # repeated: a stop before the start is lost
+                solver.stop_search()
             done.wait(0.05)
         except KeyboardInterrupt:
             interrupted = True
-    worker.join()
+    while worker.is_alive():
+        try:
+            worker.join()
+        except KeyboardInterrupt:
+            interrupted = True
     if isinstance(outcome[0], BaseException):
         raise outcome[0]
     return outcome[0], interrupted
