@@ -254,8 +254,8 @@ def search(problem: Problem, built: Built, values: Any, clock: TimeBudget, live:
     return raw, (first[0] if first else None)
 
 
-def decode_and_verify(problem: Problem, graph: Graph, built: Built, raw: RawResult,
-                      clock: TimeBudget) -> Candidate | None:
+def decode_and_verify(problem: Problem, graph: Graph, built: Built, raw: RawResult, clock: TimeBudget,
+                      order: str = "given") -> Candidate | None:
     """The backend's values as a verified schedule of the problem's graph; None without values.
     A schedule that does not fit is a bug: VerificationFailed."""
     if not raw.status.has_schedule:
@@ -263,7 +263,7 @@ def decode_and_verify(problem: Problem, graph: Graph, built: Built, raw: RawResu
     to_original = _index_map(graph, problem.graph)
     computes = [to_original[v] for v in built.decode(raw.values)]  # type: ignore[arg-type]
     name = f"{getattr(problem.formulation, 'name', '?')}/{problem.backend_name}"
-    found = verified(problem.graph, problem.budget, computes, name, clock)
+    found = verified(problem.graph, problem.budget, computes, name, clock, order)
     if not found.fits:
         raise VerificationFailed(f"{name} returned an invalid schedule: "
                                  + "; ".join(map(str, found.report.violations[:3])))
@@ -295,7 +295,7 @@ def run_model(problem: Problem, graph: Graph, order: str, start: Start, clock: T
         live.event(None, relaxed * built.cost_unit)
     raw, first = search(problem, built, values, clock, live, proofs_hold=proofs_hold,
                         backend_options=dict(problem.backend_options if backend_options is None else backend_options))
-    candidate = decode_and_verify(problem, graph, built, raw, clock)
+    candidate = decode_and_verify(problem, graph, built, raw, clock, order)
     status, reason = _claims(raw, built)
     bound = _proven_bound(raw, built, relaxed, status, candidate) if proofs_hold else None
     return Attempt(order=order, backend=problem.backend_name, status=status, candidate=candidate, bound=bound,

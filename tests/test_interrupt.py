@@ -22,6 +22,7 @@ from remat.backends import backend_features, installed_backends
 from remat.cli import EXIT_INTERRUPTED, main
 from remat.generators import random_layered, unet
 from remat.graph import no_remat_peak
+from remat.heuristics.staged import warm_start_sequence
 from remat.schedule import load_schedule, no_remat_schedule, write_atomic
 from remat.solve import Result, solve
 from remat.status import Status
@@ -101,8 +102,9 @@ def test_highs_reports_each_incumbent_live_and_its_time_to_best(backend):
 def test_ctrl_c_stops_highs_and_keeps_its_incumbent(ctrl_c_reaches_python, backend):
     sent: list[float] = []
     interrupt_at_first_incumbent = _ctrl_c_at_first_incumbent(sent)
-    r = solve(MILP_GRAPH, MILP_BUDGET, backend=backend, time_limit=60, threads=1,
-              on_progress=interrupt_at_first_incumbent, warm_start=False)  # Ctrl-C lands in HiGHS
+    start = warm_start_sequence(MILP_GRAPH, MILP_BUDGET)[0]  # a hint instead of the heuristics: the first
+    r = solve(MILP_GRAPH, MILP_BUDGET, backend=backend, time_limit=60, threads=1, order="given", hint=start,
+              on_progress=interrupt_at_first_incumbent)  # incumbent, and the Ctrl-C, are HiGHS's
     assert sent and r.interrupted and r.status == Status.FEASIBLE
     assert r.wall_time < 30  # stopped, not run to the limit (60 s)
     assert verify(MILP_GRAPH, r.schedule, MILP_BUDGET).valid
