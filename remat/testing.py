@@ -456,3 +456,96 @@ def staged_optimum(graph: Graph, budget: int, max_copies: int = 2) -> float | in
         if (best is None or cost < best) and earliest_free_peak(graph, seq) <= budget:
             best = cost
     return best
+
+
+# ------------------------------------------- the baselines' executors before their rewrite
+def _reference_closure(graph: Graph, t: int, resident) -> list[int] | None:
+    """Non-resident ancestors needed to compute ``t``, found by a plain search (the old executor's)."""
+    need: set[int] = set()
+    stack = [u for u in graph.preds[t] if u not in resident]
+    while stack:
+        u = stack.pop()
+        if u in need:
+            continue
+        need.add(u)
+        stack.extend(p for p in graph.preds[u] if p not in resident and p not in need)
+    if any(not graph.recomputable[u] for u in need):
+        return None
+    return sorted(need)
+
+
+def reference_checkpoint_schedule(graph: Graph, checkpoints) -> list[int] | None:
+    """The staged checkpoint executor as first written (quadratic): the definition that
+    :func:`remat.heuristics.baselines.checkpoint_schedule` must match sequence for sequence."""
+    n = graph.n
+    keep = set(checkpoints)
+    nxt = [n - 1] * n
+    upcoming = n - 1
+    for t in range(n - 1, -1, -1):
+        nxt[t] = upcoming
+        if t in keep:
+            upcoming = t
+    last_succ = [max(s) if s else -1 for s in graph.succs]
+    resident: set[int] = set()
+    seq: list[int] = []
+    for t in range(n):
+        closure = _reference_closure(graph, t, resident)
+        if closure is None:
+            return None
+        for x in closure:
+            seq.append(x)
+            resident.add(x)
+        seq.append(t)
+        resident.add(t)
+        boundary = nxt[t]
+        resident = {u for u in resident
+                    if last_succ[u] > t
+                    and (u in keep or not graph.recomputable[u] or any(t < w <= boundary for w in graph.succs[u]))}
+    return seq
+
+
+def reference_greedy_eviction(graph: Graph, budget: int | None = None, *,
+                              deadline: float | None = None) -> list[int] | None:
+    """DTR-style greedy eviction as first written (every resident tensor scored at every eviction):
+    what ``greedy_eviction(..., sample=None)`` must reproduce; None past ``deadline``."""
+    import time
+
+    n = graph.n
+    last_succ = [max(s) if s else -1 for s in graph.succs]
+    resident: dict[int, int] = {}
+    used = 0
+    clock = 0
+    seq: list[int] = []
+    for t in range(n):
+        closure = _reference_closure(graph, t, resident)
+        if closure is None or (deadline is not None and time.perf_counter() > deadline):
+            return None
+        stage = closure + [t]
+        for idx, x in enumerate(stage):
+            if budget is not None:
+                pinned = {u for y in stage[idx:] for u in graph.preds[y]}
+                while used + graph.mem[x] > budget:
+                    victims = [u for u in resident if u not in pinned and graph.recomputable[u] and graph.mem[u] > 0]
+                    if not victims:
+                        return None
+
+                    def h(u: int) -> float:
+                        lost = _reference_closure(graph, u, resident) or []
+                        c = graph.cost[u] + sum(graph.cost[p] for p in lost) + 1e-9 * len(lost)
+                        return c / (graph.mem[u] * (clock - resident[u] + 1))  # noqa: B023 (called at once)
+
+                    victim = min(victims, key=lambda u: (h(u), u))
+                    used -= graph.mem[victim]
+                    del resident[victim]
+            clock += 1
+            seq.append(x)
+            resident[x] = clock
+            used += graph.mem[x]
+            for u in graph.preds[x]:
+                resident[u] = clock
+            later = stage[idx + 1:]
+            for u in [*graph.preds[x], x]:
+                if u in resident and last_succ[u] <= t and not any(u in graph.preds[y] for y in later):
+                    used -= graph.mem[u]
+                    del resident[u]
+    return seq

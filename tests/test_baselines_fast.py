@@ -16,96 +16,13 @@ from remat.generators import random_layered
 from remat.graph import Graph, no_remat_peak
 from remat.heuristics.baselines import (baseline_schedule, checkpoint_schedule, chen_greedy, chen_sqrt,
                                         greedy_eviction)
+from remat.testing import reference_checkpoint_schedule, reference_greedy_eviction
 from remat.verify import verify
 
 
-# ------------------------------------------------------------ the references (the code before the rewrite)
-def _old_closure(graph, t, resident):
-    need = set()
-    stack = [u for u in graph.preds[t] if u not in resident]
-    while stack:
-        u = stack.pop()
-        if u in need:
-            continue
-        need.add(u)
-        stack.extend(p for p in graph.preds[u] if p not in resident and p not in need)
-    if any(not graph.recomputable[u] for u in need):
-        return None
-    return sorted(need)
-
-
-def _last_succ(graph):
-    return [max(s) if s else -1 for s in graph.succs]
-
-
-def old_checkpoint_schedule(graph, checkpoints):
-    n = graph.n
-    keep = set(checkpoints)
-    nxt = [n - 1] * n
-    upcoming = n - 1
-    for t in range(n - 1, -1, -1):
-        nxt[t] = upcoming
-        if t in keep:
-            upcoming = t
-    last_succ = _last_succ(graph)
-    resident = set()
-    seq = []
-    for t in range(n):
-        closure = _old_closure(graph, t, resident)
-        if closure is None:
-            return None
-        for x in closure:
-            seq.append(x)
-            resident.add(x)
-        seq.append(t)
-        resident.add(t)
-        boundary = nxt[t]
-        resident = {u for u in resident
-                    if last_succ[u] > t
-                    and (u in keep or not graph.recomputable[u] or any(t < w <= boundary for w in graph.succs[u]))}
-    return seq
-
-
-def old_greedy_eviction(graph, budget=None):
-    n = graph.n
-    last_succ = _last_succ(graph)
-    resident = {}
-    used = 0
-    clock = 0
-    seq = []
-    for t in range(n):
-        closure = _old_closure(graph, t, resident)
-        if closure is None:
-            return None
-        stage = closure + [t]
-        for idx, x in enumerate(stage):
-            if budget is not None:
-                pinned = {u for y in stage[idx:] for u in graph.preds[y]}
-                while used + graph.mem[x] > budget:
-                    victims = [u for u in resident if u not in pinned and graph.recomputable[u] and graph.mem[u] > 0]
-                    if not victims:
-                        return None
-
-                    def h(u):
-                        lost = _old_closure(graph, u, resident) or []
-                        c = graph.cost[u] + sum(graph.cost[p] for p in lost) + 1e-9 * len(lost)
-                        return c / (graph.mem[u] * (clock - resident[u] + 1))  # noqa: B023
-
-                    victim = min(victims, key=lambda u: (h(u), u))
-                    used -= graph.mem[victim]
-                    del resident[victim]
-            clock += 1
-            seq.append(x)
-            resident[x] = clock
-            used += graph.mem[x]
-            for u in graph.preds[x]:
-                resident[u] = clock
-            later = stage[idx + 1:]
-            for u in [*graph.preds[x], x]:
-                if u in resident and last_succ[u] <= t and not any(u in graph.preds[y] for y in later):
-                    used -= graph.mem[u]
-                    del resident[u]
-    return seq
+# the references (the code before the rewrite) live in remat.testing
+old_checkpoint_schedule = reference_checkpoint_schedule
+old_greedy_eviction = reference_greedy_eviction
 
 
 # ------------------------------------------------------------ strategies

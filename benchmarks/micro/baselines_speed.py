@@ -29,6 +29,8 @@ import networkx as nx
 from remat.generators import from_spec
 from remat.graph import Graph, no_remat_peak
 from remat.heuristics import baselines as new
+from remat.testing import reference_checkpoint_schedule as old_checkpoint_schedule
+from remat.testing import reference_greedy_eviction as old_greedy_eviction
 from remat.verify import verify
 
 Sequence_ = list[int]
@@ -41,20 +43,6 @@ FRACS = (0.9, 0.7, 0.5)
 
 # ------------------------------------------------------------------ the code before the rewrite (for comparison)
 # ------------------------------------------------------------------ helpers
-def old__closure(graph: Graph, t: int, resident: set[int] | dict[int, int]) -> list[int] | None:
-    need: set[int] = set()
-    stack = [u for u in graph.preds[t] if u not in resident]
-    while stack:
-        u = stack.pop()
-        if u in need:
-            continue
-        need.add(u)
-        stack.extend(p for p in graph.preds[u] if p not in resident and p not in need)
-    if any(not graph.recomputable[u] for u in need):
-        return None
-    return sorted(need)
-
-
 def old__last_succ(graph: Graph) -> list[int]:
     return [max(s) if s else -1 for s in graph.succs]
 
@@ -90,34 +78,6 @@ def old_articulation_points(graph: Graph, nodes: Sequence[int] | None = None) ->
 
 
 # ------------------------------------------------------------ the executors
-def old_checkpoint_schedule(graph: Graph, checkpoints: Sequence[int]) -> Sequence_ | None:
-    n = graph.n
-    keep = set(checkpoints)
-    nxt = [n - 1] * n
-    upcoming = n - 1
-    for t in range(n - 1, -1, -1):
-        nxt[t] = upcoming
-        if t in keep:
-            upcoming = t
-    last_succ = old__last_succ(graph)
-    resident: set[int] = set()
-    seq: Sequence_ = []
-    for t in range(n):
-        closure = old__closure(graph, t, resident)
-        if closure is None:
-            return None
-        for x in closure:
-            seq.append(x)
-            resident.add(x)
-        seq.append(t)
-        resident.add(t)
-        boundary = nxt[t]
-        resident = {u for u in resident
-                    if last_succ[u] > t
-                    and (u in keep or not graph.recomputable[u] or any(t < w <= boundary for w in graph.succs[u]))}
-    return seq
-
-
 def old_peak_and_cost(graph: Graph, computes: Sequence[int]) -> tuple[int, float | int]:
     latest: dict[int, int] = {}
     last_read = list(range(len(computes)))
@@ -182,49 +142,6 @@ def old_chen_greedy(graph: Graph, budget: int | None = None, *, articulation: bo
         if best is None or key < best[0]:
             best = (key, seq)
     return None if best is None else best[1]
-
-
-def old_greedy_eviction(graph: Graph, budget: int | None = None, *,
-                    deadline: float | None = None) -> Sequence_ | None:
-    n = graph.n
-    last_succ = old__last_succ(graph)
-    resident: dict[int, int] = {}  # tensor -> clock of its last access
-    used = 0
-    clock = 0
-    seq: Sequence_ = []
-    for t in range(n):
-        closure = old__closure(graph, t, resident)
-        if closure is None or old__past(deadline):
-            return None
-        stage = closure + [t]
-        for idx, x in enumerate(stage):
-            if budget is not None:
-                pinned = {u for y in stage[idx:] for u in graph.preds[y]}
-                while used + graph.mem[x] > budget:
-                    victims = [u for u in resident if u not in pinned and graph.recomputable[u] and graph.mem[u] > 0]
-                    if not victims:
-                        return None
-
-                    def h(u: int) -> float:
-                        lost = old__closure(graph, u, resident) or []
-                        c = graph.cost[u] + sum(graph.cost[p] for p in lost) + 1e-9 * len(lost)
-                        return c / (graph.mem[u] * (clock - resident[u] + 1))  # noqa: B023
-
-                    victim = min(victims, key=lambda u: (h(u), u))
-                    used -= graph.mem[victim]
-                    del resident[victim]
-            clock += 1
-            seq.append(x)
-            resident[x] = clock
-            used += graph.mem[x]
-            for u in graph.preds[x]:
-                resident[u] = clock
-            later = stage[idx + 1:]
-            for u in [*graph.preds[x], x]:
-                if u in resident and last_succ[u] <= t and not any(u in graph.preds[y] for y in later):
-                    used -= graph.mem[u]
-                    del resident[u]
-    return seq
 
 
 def old__past(deadline: float | None) -> bool:
