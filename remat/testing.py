@@ -48,6 +48,7 @@ from typing import Iterator, Sequence
 from hypothesis import strategies as st
 from hypothesis.strategies import SearchStrategy, composite
 
+from remat.heuristics.baselines import _closure  # the executors' closure search, unchanged by their rewrite
 from remat.graph import Graph, min_budget, no_remat_peak
 from remat.schedule import Schedule, Step
 
@@ -459,21 +460,7 @@ def staged_optimum(graph: Graph, budget: int, max_copies: int = 2) -> float | in
 
 
 # ------------------------------------------- the baselines' executors before their rewrite
-def _reference_closure(graph: Graph, t: int, resident) -> list[int] | None:
-    """Non-resident ancestors needed to compute ``t``, found by a plain search (the old executor's)."""
-    need: set[int] = set()
-    stack = [u for u in graph.preds[t] if u not in resident]
-    while stack:
-        u = stack.pop()
-        if u in need:
-            continue
-        need.add(u)
-        stack.extend(p for p in graph.preds[u] if p not in resident and p not in need)
-    if any(not graph.recomputable[u] for u in need):
-        return None
-    return sorted(need)
-
-
+# (the closure search did not change: the executors share it)
 def reference_checkpoint_schedule(graph: Graph, checkpoints) -> list[int] | None:
     """The staged checkpoint executor as first written (quadratic): the definition that
     :func:`remat.heuristics.baselines.checkpoint_schedule` must match sequence for sequence."""
@@ -489,7 +476,7 @@ def reference_checkpoint_schedule(graph: Graph, checkpoints) -> list[int] | None
     resident: set[int] = set()
     seq: list[int] = []
     for t in range(n):
-        closure = _reference_closure(graph, t, resident)
+        closure = _closure(graph, t, resident)
         if closure is None:
             return None
         for x in closure:
@@ -517,7 +504,7 @@ def reference_greedy_eviction(graph: Graph, budget: int | None = None, *,
     clock = 0
     seq: list[int] = []
     for t in range(n):
-        closure = _reference_closure(graph, t, resident)
+        closure = _closure(graph, t, resident)
         if closure is None or (deadline is not None and time.perf_counter() > deadline):
             return None
         stage = closure + [t]
@@ -530,7 +517,7 @@ def reference_greedy_eviction(graph: Graph, budget: int | None = None, *,
                         return None
 
                     def h(u: int) -> float:
-                        lost = _reference_closure(graph, u, resident) or []
+                        lost = _closure(graph, u, resident) or []
                         c = graph.cost[u] + sum(graph.cost[p] for p in lost) + 1e-9 * len(lost)
                         return c / (graph.mem[u] * (clock - resident[u] + 1))  # noqa: B023 (called at once)
 

@@ -24,7 +24,6 @@ import sys
 import time
 from typing import Any, Callable, Sequence
 
-import networkx as nx
 
 from remat.generators import from_spec
 from remat.graph import Graph, no_remat_peak
@@ -42,84 +41,18 @@ QUICK = (GRAPHS[0], GRAPHS[2])
 FRACS = (0.9, 0.7, 0.5)
 
 # ------------------------------------------------------------------ the code before the rewrite (for comparison)
-# ------------------------------------------------------------------ helpers
-def old__last_succ(graph: Graph) -> list[int]:
-    return [max(s) if s else -1 for s in graph.succs]
-
-
-def old_forward_part(graph: Graph) -> list[int]:
-    order = list(range(graph.n))
-    peak = no_remat_peak(graph)
-    last_use = list(range(graph.n))
-    for v in order:
-        for u in graph.preds[v]:
-            last_use[u] = max(last_use[u], v)
-    live = 0
-    dies: dict[int, int] = {}
-    for v in order:
-        live += graph.mem[v]
-        if live == peak:
-            return order[: v + 1]
-        dies[last_use[v]] = dies.get(last_use[v], 0) + graph.mem[v]
-        live -= dies.pop(v, 0)
-    return order  # pragma: no cover - the peak is always reached
-
-
-def old_articulation_points(graph: Graph, nodes: Sequence[int] | None = None) -> list[int]:
-    part = list(old_forward_part(graph) if nodes is None else nodes)
-    inside = set(part)
-    skeleton = nx.Graph()
-    skeleton.add_nodes_from(part)
-    skeleton.add_edges_from((u, v) for u, v in graph.edges if u in inside and v in inside)
-    src, snk = -1, -2
-    skeleton.add_edges_from((src, v) for v in part if not any(u in inside for u in graph.preds[v]))
-    skeleton.add_edge(max(part), snk)
-    return sorted(v for v in nx.articulation_points(skeleton) if v >= 0)
-
-
+# (forward_part, articulation_points, chen_greedy_checkpoints and peak_and_cost did not change: the new module's)
 # ------------------------------------------------------------ the executors
-def old_peak_and_cost(graph: Graph, computes: Sequence[int]) -> tuple[int, float | int]:
-    latest: dict[int, int] = {}
-    last_read = list(range(len(computes)))
-    for pos, v in enumerate(computes):
-        for u in graph.preds[v]:
-            last_read[latest[u]] = pos
-        latest[v] = pos
-    release = [0] * (len(computes) + 1)
-    live = peak = 0
-    for pos, v in enumerate(computes):
-        live += graph.mem[v]
-        peak = max(peak, live)
-        release[last_read[pos]] += graph.mem[v]
-        live -= release[pos]
-    return peak, sum(graph.cost[v] for v in computes)
-
-
-def old_checkpoint_all(graph: Graph, budget: int | None = None, *, deadline: float | None = None) -> Sequence_:
-    return list(range(graph.n))
-
-
 def old_chen_sqrt(graph: Graph, budget: int | None = None, *, articulation: bool = False,
               deadline: float | None = None) -> Sequence_ | None:
-    cands = old_articulation_points(graph) if articulation else old_forward_part(graph)
+    cands = new.articulation_points(graph) if articulation else new.forward_part(graph)
     k = max(1, math.isqrt(len(cands)))
     return old_checkpoint_schedule(graph, [v for i, v in enumerate(cands) if (i + 1) % k == 0])
 
 
-def old_chen_greedy_checkpoints(graph: Graph, threshold: int, *, articulation: bool = False) -> list[int]:
-    cands = set(old_articulation_points(graph)) if articulation else None
-    total, out = 0, []
-    for v in old_forward_part(graph):
-        total += graph.mem[v]
-        if (cands is None or v in cands) and total > threshold:
-            out.append(v)
-            total = 0
-    return out
-
-
 def old_chen_greedy(graph: Graph, budget: int | None = None, *, articulation: bool = False,
                 steps: int = 16, deadline: float | None = None) -> Sequence_ | None:
-    fwd = old_forward_part(graph)
+    fwd = new.forward_part(graph)
     lo = max(1, max(graph.mem[v] for v in fwd))
     hi = max(lo, sum(graph.mem[v] for v in fwd))
     thresholds = sorted({int(lo * (hi / lo) ** (i / max(1, steps - 1))) for i in range(steps)})
@@ -128,14 +61,14 @@ def old_chen_greedy(graph: Graph, budget: int | None = None, *, articulation: bo
     for th in thresholds:
         if old__past(deadline):
             break
-        ckpts = tuple(old_chen_greedy_checkpoints(graph, th, articulation=articulation))
+        ckpts = tuple(new.chen_greedy_checkpoints(graph, th, articulation=articulation))
         if ckpts in seen:
             continue
         seen.add(ckpts)
         seq = old_checkpoint_schedule(graph, ckpts)
         if seq is None:
             continue
-        peak, cost = old_peak_and_cost(graph, seq)
+        peak, cost = new.peak_and_cost(graph, seq)
         if budget is not None and peak > budget:
             continue
         key = (cost, peak) if budget is not None else (peak, cost)
