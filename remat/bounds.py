@@ -21,7 +21,7 @@ import math
 import time
 from dataclasses import dataclass
 
-from remat.backends import SolveOptions, get_backend, is_available, solve_model
+from remat.backends import SolveOptions, default_bound_backend, get_backend, solve_model
 from remat.ir import Model, Var
 from remat.formulations.moccasin_bound import constraint_stages, gap_relaxation
 from remat.heuristics.staged import first_computation_memory
@@ -172,23 +172,6 @@ def _stages_over(graph: Graph, budget: int, plan: dict[int, int], stages: list[i
     inside = set(stages)
     over = sorted((budget - m, s) for s, m in enumerate(memory) if m > budget and s not in inside)
     return [s for _, s in over[:most]]
-
-
-def default_bound_backend() -> str:
-    """HiGHS where it is installed (its cuts close the gap relaxation fast; handed over without Pyomo,
-    whose model building is slow on relaxations this large), else CP-SAT.
-
-    Returns
-    -------
-    str
-        ``"highs"`` or ``"cpsat"``: a backend name for :func:`remat.backends.get_backend`.
-
-    Examples
-    --------
-    >>> default_bound_backend() in ("highs", "cpsat")
-    True
-    """
-    return "highs" if is_available("highs") else "cpsat"
 
 
 def relaxation_bound(model: Model, *, backend: str | None = None, time_limit: float | None = None,

@@ -61,6 +61,7 @@ class Start:
     seconds: float = 0.0
     interrupted: bool = False
     started_at: float = 0.0  # seconds from the call
+    bound: float | None = None  # the cut bound: no schedule of the graph costs less (inf: none fits)
 
 
 @dataclass(frozen=True)

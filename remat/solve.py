@@ -18,6 +18,7 @@ raises :class:`~remat.errors.VerificationFailed`: a bug, never handed out.
 
 from __future__ import annotations
 
+import math
 from typing import Any, Callable, Sequence
 
 from remat.backends import Backend, Progress
@@ -25,7 +26,7 @@ from remat.formulations import Formulation
 from remat.heuristics import Heuristic
 from remat.result import Attempt, Candidate, Result, Start
 from remat import stages
-from remat.stages import ORDERS, Live, Problem, at_total_cost, prepare, run_heuristic
+from remat.stages import ORDERS, Live, Problem, at_total_cost, prepare, run_heuristic, within
 from remat.status import Status
 from remat.strategies import STRATEGIES, Outcome
 from remat.timebudget import TimeBudget
@@ -95,7 +96,8 @@ def solve(graph: Any, budget: int, *, backend: "str | Backend" = "cpsat",
 def _models(problem: Problem, start: Start, clock: TimeBudget, live: Live) -> Outcome:
     """The order strategy's models, unless the start is final (interrupted, or unbeatable); a Ctrl-C
     outside a backend (which keeps its incumbent itself) leaves the start's schedule standing."""
-    if start.interrupted or at_total_cost(problem.graph, start.best):
+    if start.interrupted or at_total_cost(problem.graph, start.best) or within(start.bound, start.best) or (
+            start.bound == math.inf):
         return Outcome((), interrupted=start.interrupted)
     try:
         return STRATEGIES[problem.order](problem, start, clock, live)
@@ -113,8 +115,8 @@ def assemble(problem: Problem, start: Start, outcome: Outcome, clock: TimeBudget
     attempts = outcome.attempts
     chosen = _cheapest(start, outcome)
     attempt = _attempt_of(chosen, attempts)
-    bound = _bound(graph, attempts, chosen)
-    status, reason = _status(problem, chosen, attempt, attempts)
+    bound = _bound(graph, attempts, chosen, start.bound)
+    status, reason = _status(problem, chosen, attempt, attempts, start.bound)
     if status == Status.OPTIMAL and chosen is not None:
         bound = chosen.cost
     head = attempt or (attempts[-1] if attempts else None)
@@ -169,21 +171,24 @@ def _attempt_of(chosen: Candidate | None, attempts: Sequence[Attempt]) -> Attemp
     return next((a for a in reversed(attempts) if chosen is not None and a.candidate is chosen), None)
 
 
-def _bound(graph: Any, attempts: Sequence[Attempt], chosen: Candidate | None) -> float:
-    """The best lower bound proven: the total cost (every schedule computes every node), raised by
-    what models in the graph's order proved, unless the schedule returned is cheaper than that
-    (a schedule outside the paper's model: another order, or more copies), whose bound that is not."""
-    proven = max([graph.total_cost, *(a.bound for a in attempts if a.bound is not None)])
-    return proven if chosen is None or chosen.cost >= proven else graph.total_cost
+def _bound(graph: Any, attempts: Sequence[Attempt], chosen: Candidate | None, cut: float | None) -> float:
+    """The best lower bound proven: the total cost (every schedule computes every node) or the cut
+    bound (every schedule in any order), raised by what models in the graph's order proved, unless
+    the schedule returned is cheaper than that (a schedule outside the paper's model: another order,
+    or more copies), whose bound that is not."""
+    every = max(graph.total_cost, cut or 0)
+    model = max([every, *(a.bound for a in attempts if a.bound is not None)])
+    return model if chosen is None or chosen.cost >= model else every
 
 
 def _status(problem: Problem, chosen: Candidate | None, attempt: Attempt | None,
-            attempts: Sequence[Attempt]) -> tuple[Status, str]:
+            attempts: Sequence[Attempt], cut: float | None) -> tuple[Status, str]:
     """The status the result can claim, and why it is not OPTIMAL when it has a schedule."""
     if chosen is None:
-        proven = any(a.status == Status.INFEASIBLE and a.settled and a.order == "given" for a in attempts)
+        proven = cut == math.inf or any(a.status == Status.INFEASIBLE and a.settled and a.order == "given"
+                                         for a in attempts)
         return (Status.INFEASIBLE if proven else Status.UNKNOWN), ""
-    if at_total_cost(problem.graph, chosen) or (
+    if at_total_cost(problem.graph, chosen) or within(cut, chosen) or (
             attempt is not None and attempt.order == "given" and attempt.status == Status.OPTIMAL):
         return Status.OPTIMAL, ""
     if attempt is None:

@@ -14,6 +14,7 @@ order; nothing here calls ``remat.solve``.
 
 from __future__ import annotations
 
+import math
 import time
 from collections import Counter
 from dataclasses import dataclass, field
@@ -24,6 +25,7 @@ from remat.errors import BudgetError, FormulationError, VerificationFailed
 from remat.formulations import Built, Formulation, get_formulation
 from remat.graph import Graph
 from remat.heuristics import PORTFOLIO, Heuristic, get_heuristic, is_heuristic
+from remat.heuristics.cut_plan import bound_and_plan
 from remat.ir import BuildTimeout, Linear, build_deadline
 from remat.result import Attempt, Candidate, Start
 from remat.schedule import schedule_from_computes
@@ -141,6 +143,7 @@ def warm_start(problem: Problem, clock: TimeBudget, live: Live, *, graph: Graph 
     offers: list[Candidate] = []
     interrupted = False
     fast, until_one_fits = clock.heuristics(), clock.heuristics_until_one_fits()
+    bound: float | None = None
 
     def offer(sequence: Sequence[int], name: str) -> None:
         where = "" if order == "given" else f" ({order} order)"
@@ -152,8 +155,16 @@ def warm_start(problem: Problem, clock: TimeBudget, live: Live, *, graph: Graph 
     try:
         for name in PORTFOLIO:
             fits = any(c.fits for c in offers)
-            if any(at_total_cost(problem.graph, c) for c in offers):
-                break  # nothing can be cheaper
+            if any(at_total_cost(problem.graph, c) or within(bound, c) for c in offers) or bound == math.inf:
+                break  # nothing can be cheaper, or nothing fits
+            if name == "cut-plan":
+                if graph is problem.graph:  # the bound holds in every order: one cut is enough
+                    cut, sequence = bound_and_plan(graph, budget, deadline=clock.cut_plan(graph.n).deadline,
+                                                   seed=problem.seed, threads=problem.threads)
+                    bound = cut.value
+                    if sequence is not None:
+                        offer(sequence, name)
+                continue
             phase = clock.staged_plan(graph.n) if name == "staged-plan" else fast if fits else until_one_fits
             if phase.expired() and offers:
                 continue
@@ -170,7 +181,7 @@ def warm_start(problem: Problem, clock: TimeBudget, live: Live, *, graph: Graph 
     fitting = sorted((c for c in offers if c.fits), key=lambda c: (c.cost, c.report.peak_memory))
     over = sorted((c for c in offers if not c.fits), key=lambda c: c.report.peak_memory)
     return Start(fitting[0] if fitting else None, tuple(fitting + over), clock.elapsed() - started_at, interrupted,
-                 started_at)
+                 started_at, bound)
 
 
 def run_heuristic(problem: Problem, clock: TimeBudget, live: Live) -> Start:
@@ -331,6 +342,14 @@ def _recomputes_nothing_of_cost(graph: Graph, computes: Sequence[int]) -> bool:
     """Whether a schedule costs exactly the total cost (exact, unlike a float sum): every schedule
     computes every node, so nothing is cheaper."""
     return all(k == 1 or graph.cost[v] == 0 for v, k in Counter(computes).items())
+
+
+def within(bound: float | None, candidate: Candidate | None) -> bool:
+    """Whether ``candidate`` fits and costs no more than ``bound``, a lower bound on every schedule
+    (the cut bound): then it is optimal. Float sums are compared with a relative tolerance of 1e-9."""
+    if bound is None or candidate is None or not candidate.fits:
+        return False
+    return candidate.cost <= bound or math.isclose(candidate.cost, bound, rel_tol=1e-9)
 
 
 def at_total_cost(graph: Graph, candidate: Candidate | None) -> bool:

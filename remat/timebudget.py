@@ -13,7 +13,9 @@ phase                  share
 =====================  ==============================================================
 warm start             :data:`HEURISTICS_SHARE` of the time left for the fast
                        heuristics (:data:`HEURISTICS_UNTIL_FIT_SHARE` while none
-                       fits), then ``staged-plan`` gets
+                       fits), then ``cut-plan`` (the cut bound and its plan) gets
+                       ``min(CUT_PLAN_SECONDS_PER_NODE x n, CUT_PLAN_SHARE x limit)``
+                       and ``staged-plan``
                        ``min(STAGED_SECONDS_PER_NODE x n, STAGED_SHARE x limit)``
 lower bound (opt-in)   :data:`BOUND_SHARE` of the time left, at most
                        :data:`BOUND_MAX_SECONDS`
@@ -49,6 +51,11 @@ HEURISTICS_SHARE = 0.1
 HEURISTICS_UNTIL_FIT_SHARE = 0.5
 """While none of them has a schedule within the budget, they may go on up to this share of the limit:
 on graphs too large for the model in the time, the heuristics' schedule is the answer."""
+
+CUT_PLAN_SECONDS_PER_NODE = 0.01
+CUT_PLAN_SHARE = 0.2
+"""``cut-plan`` (the cut bound and its plan, remat.heuristics.cut_plan): its seconds per node of the
+graph, capped by this share of the limit (the per-node cap alone without a limit)."""
 
 STAGED_SECONDS_PER_NODE = 0.02
 STAGED_SHARE = 0.2
@@ -157,6 +164,11 @@ class TimeBudget:
         translating it takes about as long, and no search stops before its translation ends."""
         left = self.left()
         return left is None or left > max(MIN_SEARCH_SECONDS, build_seconds)
+
+    def cut_plan(self, n: int) -> "TimeBudget":
+        """``cut-plan`` on a graph of ``n`` nodes."""
+        cap = CUT_PLAN_SECONDS_PER_NODE * n
+        return self.child(cap if self.limit is None else min(cap, CUT_PLAN_SHARE * self.limit))
 
     def staged_plan(self, n: int) -> "TimeBudget":
         """``staged-plan`` on a graph of ``n`` nodes."""

@@ -109,7 +109,7 @@ remat.solve = hang
     row, = run_grid(expand(grid), executor="serial", kill_margin=1.5)
     took = time.perf_counter() - t0
     assert row["status"] == "killed" and "hard timeout" in row["error"] and row["limit_held"] == "no"
-    assert 2.5 <= row["wall_time"] <= took < 30
+    assert 2.5 <= row["wall_time"] <= took + 0.005 < 30  # the row rounds to hundredths
     assert row["graph"] == SMALL and row["budget"] == no_remat_peak(linear(2))
     solver, grandchild = map(int, pids.read_text().split())
     deadline = time.time() + 5
@@ -158,8 +158,9 @@ def test_a_crashing_case_process_is_an_error_row(tmp_path):
 
 
 def test_variants_are_an_axis_with_their_options_merged_over_the_grid(tmp_path):
-    # unet(2) at 90%: a model to solve, so each variant's warm start shows
-    (tmp_path / "grid.toml").write_text('graphs = ["unet:depth=2"]\nbudgets = ["90%"]\ntime_limits = [5]\n'
+    # a layered graph at 90%: a model to solve (no heuristic proven optimal), so each variant's warm start shows
+    (tmp_path / "grid.toml").write_text('graphs = ["random_layered:n=16,seed=1"]\nbudgets = ["90%"]\n'
+                                        'time_limits = [5]\n'
                                         'threads = 1\noptions = {warm_start = false, order = "given"}\n'
                                         '[variants.base]\n[variants.nolns]\nbackend_options = {lns = false}\n'
                                         '[variants.warm]\noptions = {warm_start = true}\n')

@@ -110,8 +110,10 @@ def test_unproven_status_says_why(capsys, tmp_path):
     recomputing = tmp_path / "recomputing.json"
     Graph(name="recomputing", ids=chain.ids, cost=tuple(0.5 + 0.25 * v for v in range(chain.n)), mem=chain.mem,
           preds=chain.preds).save(recomputing)
-    code, out, _ = run(capsys, "solve", recomputing, "--budget", "80%", "-q")
+    code, out, _ = run(capsys, "solve", recomputing, "--budget", "80%", "-q", "--no-warm-start")
     assert code == 0 and "status feasible (optimal for the costs rounded" in out and "time limit" not in out
+    code, out, _ = run(capsys, "solve", recomputing, "--budget", "80%", "-q")  # the cut bound, in true costs
+    assert code == 0 and "status optimal" in out
     code, out, _ = run(capsys, "solve", "--example", "unet", "--budget", "90%", "--formulation", "chen-sqrt", "-q")
     assert code == 0 and "status feasible (chen-sqrt is a heuristic" in out and "time limit" not in out
 

@@ -159,7 +159,7 @@ def test_backend_example_agrees_with_cpsat_and_maps_statuses(own_registries):
     below = remat.solve(g, 11, backend="brute", time_limit=30)  # under min_budget (c with its input b: 12)
     assert below.status == remat.Status.INFEASIBLE and remat.min_budget(g) == 12
     # At a limit the search proves nothing: an incumbent is FEASIBLE, no schedule is UNKNOWN.
-    big = remat.generators.linear(3)
-    limited = remat.solve(big, int(0.8 * remat.no_remat_peak(big)), backend=example.BruteForceBackend(),
-                          time_limit=0.5)
+    big = remat.generators.random_layered(16, seed=1)
+    limited = remat.solve(big, int(0.9 * remat.no_remat_peak(big)), backend=example.BruteForceBackend(),
+                          time_limit=0.5, warm_start=False, order="given")
     assert limited.status in (remat.Status.FEASIBLE, remat.Status.UNKNOWN)

@@ -113,4 +113,4 @@ def test_backend_options_reach_cp_sat_and_bad_ones_are_one_line_errors():
     ok = solve(g, no_remat_peak(g), threads=1, backend_options={"subsolvers": ["default_lp"], "use_lns_only": False})
     assert ok.status == Status.OPTIMAL
     with pytest.raises(BackendError, match="cannot set parameter no_such_parameter"):  # a budget the backend runs at
-        solve(g, int(0.9 * no_remat_peak(g)), threads=1, backend_options={"no_such_parameter": 1})
+        solve(g, int(0.9 * no_remat_peak(g)), threads=1, backend_options={"no_such_parameter": 1}, warm_start=False)

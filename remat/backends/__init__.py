@@ -72,7 +72,26 @@ def _pyomo_resolver(name: str) -> Registration | None:
 
 register_resolver(_pyomo_resolver)
 
+
+def default_bound_backend() -> str:
+    """HiGHS where it is installed (its cuts close the gap relaxation fast; handed over without Pyomo,
+    whose model building is slow on relaxations this large), else CP-SAT.
+
+    Returns
+    -------
+    str
+        ``"highs"`` or ``"cpsat"``: a backend name for :func:`remat.backends.get_backend`.
+
+    Examples
+    --------
+    >>> default_bound_backend() in ("highs", "cpsat")
+    True
+    """
+    return "highs" if is_available("highs") else "cpsat"
+
+
 __all__ = ["Backend", "CAPABILITIES", "CONSTRUCTS", "PYOMO_SOLVERS", "Progress", "RawResult", "Registration",
-           "SolveOptions", "aliases", "backend_features", "backend_names", "features_of", "get_backend",
+           "SolveOptions", "aliases", "backend_features", "backend_names", "default_bound_backend", "features_of",
+           "get_backend",
            "installed_backends", "is_available", "lookup", "model_constructs", "reduced_model", "register_alias",
            "register_backend", "register_resolver", "solve_model", "unregister_backend"]

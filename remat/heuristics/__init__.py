@@ -30,18 +30,21 @@ from remat.heuristics.base import (FunctionHeuristic, Heuristic, WarmStartInterr
                                    is_heuristic, register_heuristic)
 from remat.heuristics.baselines import BASELINES
 from remat.heuristics.ordering import low_memory_sequence
+from remat.heuristics.cut_plan import cut_plan_sequence
 from remat.heuristics.staged import staged_plan_sequence
 
 for _name, _fn in BASELINES.items():
     register_heuristic(FunctionHeuristic(_name, _fn))
+register_heuristic(FunctionHeuristic("cut-plan", cut_plan_sequence, seeded=True))
 register_heuristic(FunctionHeuristic("staged-plan", staged_plan_sequence, seeded=True))
 register_heuristic(FunctionHeuristic("low-memory-order", low_memory_sequence, seeded=True))
 
 PORTFOLIO: tuple[str, ...] = ("checkpoint-all", "greedy-eviction", "chen-sqrt-ap", "chen-sqrt", "chen-greedy-ap",
-                              "chen-greedy", "staged-plan")
+                              "chen-greedy", "cut-plan", "staged-plan")
 """The warm-start portfolio: the pipeline runs them in this order within the start's share of the
 time limit (:class:`remat.timebudget.TimeBudget`), the ones likeliest to give the cheapest schedule
-on training graphs first, the threshold sweeps last; ``staged-plan`` gets its own share."""
+on training graphs first, the threshold sweeps last; ``cut-plan`` (whose cut bound the pipeline keeps: it may prove the
+best schedule optimal, or that none fits) and ``staged-plan`` get their own shares."""
 
 __all__ = ["PORTFOLIO", "FunctionHeuristic", "Heuristic", "WarmStartInterrupted", "get_heuristic", "heuristic_names",
            "is_heuristic", "register_heuristic"]
