@@ -44,11 +44,14 @@ from dataclasses import dataclass
 from remat.backends import SolveOptions, default_bound_backend, get_backend, solve_model
 from remat.formulations.scaling import COST_RESOLUTION, scale_costs
 from remat.graph import Graph, no_remat_profile
-from remat.ir import Linear, Model
+from remat.ir import BuildTimeout, Linear, Model, build_deadline
 from remat.status import Status
 
 CANDIDATE_CUTS = 3
 """Cuts solved as MILPs: the candidates whose needed-after-the-cut memory most exceeds the budget."""
+
+SCREEN_WORK = 2_000_000
+"""Nodes + edges walked to screen candidate cuts (each candidate walks the graph once)."""
 
 MEMORY_RESOLUTION = 10**6
 """The memory row counts in units of at most a millionth of the sizes in play (rounded down)."""
@@ -124,20 +127,29 @@ def _reach(links: tuple[tuple[int, ...], ...], x: int) -> set[int]:
     return seen
 
 
-def candidate_cuts(graph: Graph, budget: int, most: int = CANDIDATE_CUTS, screen: int = 64) -> list[Cut]:
+def candidate_cuts(graph: Graph, budget: int, most: int = CANDIDATE_CUTS, screen: int | None = None,
+                   deadline: float | None = None) -> list[Cut]:
     """The ``most`` cuts whose needed tensors most exceed ``budget``, among the ``screen`` nodes
     where the graph's order without recomputation holds the most memory (their memory bounds a
-    cut's from above). Cuts that exceed nothing bound nothing and are left out.
+    cut's from above; default :data:`SCREEN_WORK` over nodes + edges, 4 to 64 nodes), as many as
+    ``deadline`` allows. Cuts that exceed nothing bound nothing and are left out.
 
     >>> from remat.generators import linear
     >>> g = linear(4)
     >>> [g.ids[c.node] for c in candidate_cuts(g, 3 * 1024, most=1)]   # its inputs f3 and loss held too
     ['grad_f3']
     """
+    if screen is None:
+        screen = max(4, min(64, SCREEN_WORK // (graph.n + graph.num_edges + 1)))
     profile = no_remat_profile(graph)
     ranked = sorted(range(graph.n), key=lambda v: -profile[v])[:screen]
-    cuts = [cut_at(graph, x, budget) for x in ranked if profile[x] > budget]
-    cuts = [c for c in cuts if c.excess > 0]
+    cuts = []
+    for x in ranked:
+        if profile[x] <= budget or (cuts and deadline is not None and time.perf_counter() > deadline):
+            break  # ranked by memory: no later node exceeds the budget either
+        cut = cut_at(graph, x, budget)
+        if cut.excess > 0:
+            cuts.append(cut)
     return sorted(cuts, key=lambda c: -c.excess)[:most]
 
 
@@ -196,15 +208,16 @@ def cut_model(graph: Graph, budget: int, cut: Cut) -> CutModel | None:
 
 def cut_lower_bound(graph: Graph, budget: int, *, time_limit: float | None = 10.0, backend: str | None = None,
                     threads: int | None = None, cuts: int = CANDIDATE_CUTS) -> CutBound:
-    """The best cut bound over the candidate cuts (:func:`candidate_cuts`), each a MILP solved within
-    an even share of ``time_limit``. Valid for every schedule of ``graph`` within ``budget``,
+    """The best cut bound over the candidate cuts (:func:`candidate_cuts`), each a MILP, within
+    ``time_limit``. Valid for every schedule of ``graph`` within ``budget``,
     whatever the solver's status (at a limit it is the solver's own bound).
 
     Parameters
     ----------
     graph, budget : Graph, int
     time_limit : float, optional
-        Seconds for all cuts together; None for no limit.
+        Seconds for all cuts together (the likeliest gets all of it, the next what it leaves if
+        that is more than twice what the last took); None for no limit.
     backend : str, optional
         A backend that takes linear rows over Booleans; default :func:`remat.backends.default_bound_backend`.
     threads : int, optional
@@ -227,12 +240,15 @@ def cut_lower_bound(graph: Graph, budget: int, *, time_limit: float | None = 10.
     t0 = time.perf_counter()
     deadline = None if time_limit is None else t0 + time_limit
     best = CutBound(graph.total_cost, graph.total_cost, Status.OPTIMAL, 0.0)
-    found = candidate_cuts(graph, budget, cuts)
-    for i, cut in enumerate(found):
-        left = None if deadline is None else (deadline - time.perf_counter()) / (len(found) - i)
-        if left is not None and left <= 0:
-            break
-        bound = _solve_cut(graph, budget, cut, left, backend, threads)
+    found = candidate_cuts(graph, budget, cuts, deadline=deadline)
+    took = 0.0
+    for cut in found:  # the likeliest first, with all the time left: MILP solvers stop early when they can
+        left = None if deadline is None else deadline - time.perf_counter()
+        if left is not None and left <= 2 * took:
+            break  # the next cut would likely not finish, and the caller has uses for the time
+        began = time.perf_counter()
+        bound = solve_cut(graph, budget, cut, left, backend, threads)
+        took = time.perf_counter() - began
         if bound.value > best.value:
             best = bound
         if math.isinf(best.value):
@@ -240,10 +256,21 @@ def cut_lower_bound(graph: Graph, budget: int, *, time_limit: float | None = 10.
     return CutBound(best.value, graph.total_cost, best.status, time.perf_counter() - t0, best.node, best.keep)
 
 
-def _solve_cut(graph: Graph, budget: int, cut: Cut, time_limit: float | None, backend: str | None,
-               threads: int | None) -> CutBound:
-    built = cut_model(graph, budget, cut)
+def solve_cut(graph: Graph, budget: int, cut: Cut, time_limit: float | None, backend: str | None = None,
+              threads: int | None = None) -> CutBound:
+    """The bound of one cut (its MILP within ``time_limit`` seconds) and the solution's ``keep``.
+
+    >>> from remat.generators import linear
+    >>> g = linear(3)
+    >>> solve_cut(g, 3 * 1024, cut_at(g, g.index["loss"], 3 * 1024), 10).value - g.total_cost   # f0 or f1
+    10
+    """
     total = graph.total_cost
+    try:
+        with build_deadline(None if time_limit is None else time.perf_counter() + time_limit):
+            built = cut_model(graph, budget, cut)
+    except BuildTimeout:
+        return CutBound(total, total, Status.UNKNOWN, 0.0)
     if built is None:
         return CutBound(math.inf, total, Status.INFEASIBLE, 0.0, cut.node)
     name = backend or default_bound_backend()

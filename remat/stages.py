@@ -159,11 +159,7 @@ def warm_start(problem: Problem, clock: TimeBudget, live: Live, *, graph: Graph 
                 break  # nothing can be cheaper, or nothing fits
             if name == "cut-plan":
                 if graph is problem.graph:  # the bound holds in every order: one cut is enough
-                    cut, sequence = bound_and_plan(graph, budget, deadline=clock.cut_plan(graph.n).deadline,
-                                                   seed=problem.seed, threads=problem.threads)
-                    bound = cut.value
-                    if sequence is not None:
-                        offer(sequence, name)
+                    bound = cut_stage(problem, clock, lambda sequence: offer(sequence, "cut-plan"))
                 continue
             phase = clock.staged_plan(graph.n) if name == "staged-plan" else fast if fits else until_one_fits
             if phase.expired() and offers:
@@ -182,6 +178,25 @@ def warm_start(problem: Problem, clock: TimeBudget, live: Live, *, graph: Graph 
     over = sorted((c for c in offers if not c.fits), key=lambda c: c.report.peak_memory)
     return Start(fitting[0] if fitting else None, tuple(fitting + over), clock.elapsed() - started_at, interrupted,
                  started_at, bound)
+
+
+def cut_stage(problem: Problem, clock: TimeBudget, offer: Callable[[Sequence[int]], None]) -> float:
+    """The cut bound and its plan (:mod:`remat.heuristics.cut_plan`) within the clock's
+    ``cut_plan`` share; ``offer`` gets the plan's first fitting sequence and its improved one.
+    Returns the bound: no schedule of the graph costs less (``inf``: none fits the budget)."""
+    offered: list[Sequence[int]] = []
+
+    def once(sequence: Sequence[int]) -> None:
+        if sequence not in offered:
+            offered.append(sequence)
+            offer(sequence)
+
+    graph = problem.graph
+    cut, sequence = bound_and_plan(graph, problem.budget, deadline=clock.cut_plan(graph.n).deadline,
+                                   seed=problem.seed, threads=problem.threads, on_plan=once)
+    if sequence is not None:
+        once(sequence)
+    return cut.value
 
 
 def run_heuristic(problem: Problem, clock: TimeBudget, live: Live) -> Start:

@@ -53,7 +53,7 @@ HEURISTICS_UNTIL_FIT_SHARE = 0.5
 on graphs too large for the model in the time, the heuristics' schedule is the answer."""
 
 CUT_PLAN_SECONDS_PER_NODE = 0.01
-CUT_PLAN_SHARE = 0.2
+CUT_PLAN_SHARE = 0.3
 """``cut-plan`` (the cut bound and its plan, remat.heuristics.cut_plan): its seconds per node of the
 graph, capped by this share of the limit (the per-node cap alone without a limit)."""
 

@@ -9,7 +9,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from remat.cut_bound import _solve_cut, candidate_cuts, cut_at, cut_lower_bound, cut_model
+from remat.cut_bound import solve_cut, candidate_cuts, cut_at, cut_lower_bound, cut_model
 from remat.generators import from_spec, linear, unet
 from remat.graph import Graph, min_budget, no_remat_peak
 from remat.heuristics.cut_plan import bound_and_plan, cut_plan, cut_plan_sequence
@@ -35,7 +35,7 @@ def test_every_cut_bounds_the_brute_force_optimum_over_all_schedules(data, backe
     budget = data.draw(budgets(graph))
     best = optimum(graph, budget)
     for x in range(graph.n):
-        bound = _solve_cut(graph, budget, cut_at(graph, x, budget), 20, backend, 1)
+        bound = solve_cut(graph, budget, cut_at(graph, x, budget), 20, backend, 1)
         if math.isinf(bound.value):
             assert best is None, f"cut at {graph.ids[x]} says nothing fits, but a schedule costs {best}"
         elif best is not None:

@@ -6,7 +6,9 @@ rest. :func:`cut_plan` turns that choice into a staged plan
 (:mod:`remat.heuristics.staged`): every rebuilt tensor is recomputed once,
 in the stage of its first reader after the cut (or earlier, for a rebuilt
 reader of its own), and freed after its last read. The cut is one moment;
-where another step is over the budget, the staged greedy repair adds
+where another step is over the budget, the cut is solved again at a budget
+lowered by that excess (the plan then holds a little less across the cut),
+and where that does not do, the staged greedy repair adds
 recomputations, and ruin and repair lowers the cost in the time left.
 
 On training graphs the cut at the loss is where memory peaks, so the plan
@@ -28,14 +30,21 @@ from __future__ import annotations
 
 import math
 import time
-from typing import Sequence
+from typing import Callable, Sequence
 
-from remat.cut_bound import CutBound, cut_lower_bound
+from remat.cut_bound import CutBound, cut_at, cut_lower_bound, solve_cut
 from remat.graph import Graph
-from remat.heuristics.staged import IMPROVE_FROM_NODES, Plan, _Evaluator, _repair, improve_plan, plan_sequence
+from remat.heuristics.staged import (IMPROVE_FROM_NODES, Plan, _Evaluator, _prune, _repair, improve_plan,
+                                    plan_sequence)
 
 BOUND_SHARE = 0.5
 """Of the heuristic's time, the share the cut bound's MILPs may take; the plan's repair gets the rest."""
+
+PRUNE_WORK = 10**7
+"""A fitting plan is pruned (one replay per recomputation) when recomputations x nodes is at most this."""
+
+TIGHTEN_ROUNDS = 8
+"""How many times the cut is solved again at a lower budget while its plan is over the budget."""
 
 
 def cut_plan(graph: Graph, cut_node: int, keep: Sequence[int]) -> Plan:
@@ -87,11 +96,37 @@ def _reach(links: tuple[tuple[int, ...], ...], x: int) -> set[int]:
     return seen
 
 
-def plan_from_bound(graph: Graph, budget: int, bound: CutBound, *, deadline: float | None,
-                    seed: int = 0) -> list[int] | None:
+def _tightened(graph: Graph, budget: int, bound: CutBound, evaluator: _Evaluator,
+               deadline: float | None) -> tuple[Plan, bool]:
+    """The bound's plan; where it is over the budget at some step, the cut's MILP solved again with
+    the budget lowered by that excess (summed over rounds), up to :data:`TIGHTEN_ROUNDS` times: the
+    cut holds a little less, and the steps after it, which the cut does not see, fit. Returns the
+    last plan and whether it fits."""
+    cut = None
+    keep, lowered = bound.keep, 0
+    for _ in range(TIGHTEN_ROUNDS):
+        plan = cut_plan(graph, bound.node, keep)  # type: ignore[arg-type]
+        over = max(evaluator.profile(plan_sequence(graph.n, plan))[0]) - budget
+        left = None if deadline is None else deadline - time.perf_counter()
+        if over <= 0:
+            return plan, True
+        if left is not None and left <= 0:
+            break
+        cut = cut or cut_at(graph, bound.node, budget)  # type: ignore[arg-type]
+        lowered += over
+        again = solve_cut(graph, budget - lowered, cut, None if left is None else left / 2)
+        if math.isinf(again.value) or again.node is None or not again.keep:
+            break
+        keep = again.keep
+    return plan, False
+
+
+def plan_from_bound(graph: Graph, budget: int, bound: CutBound, *, deadline: float | None, seed: int = 0,
+                    on_plan: Callable[[list[int]], None] | None = None) -> list[int] | None:
     """The compute sequence of the bound's plan, repaired where it is over the budget and improved
     by ruin and repair until ``deadline``; None when the bound solved no cut or the repair could
-    not make it fit.
+    not make it fit. ``on_plan`` gets the first plan that fits before the improvement starts (an
+    incumbent from the first seconds).
 
     >>> from remat.generators import linear
     >>> g = linear(4)
@@ -101,20 +136,27 @@ def plan_from_bound(graph: Graph, budget: int, bound: CutBound, *, deadline: flo
     if bound.node is None or math.isinf(bound.value):
         return None
     evaluator = _Evaluator(graph, budget)
-    plan, fits = _repair(graph, evaluator, cut_plan(graph, bound.node, bound.keep), None, deadline)
+    plan, fits = _tightened(graph, budget, bound, evaluator, deadline)
+    if not fits:  # the staged greedy adds recomputations, then drops those the budget does not need
+        plan, fits = _repair(graph, evaluator, plan, None, deadline)
+    elif len(plan) * graph.n <= PRUNE_WORK:  # a lowered cut may rebuild more than the budget needs
+        plan = _prune(graph, evaluator, plan, deadline)
     if not fits:
         return None
     left = None if deadline is None else deadline - time.perf_counter()
     proven = bound.proves_optimal(graph.total_cost + sum(graph.cost[v] for v in plan))
     if plan and not proven and graph.n >= IMPROVE_FROM_NODES and left is not None and left > 0:
+        if on_plan is not None:
+            on_plan(plan_sequence(graph.n, plan))
         plan = improve_plan(graph, budget, plan, time_limit=left, seed=seed)
     return plan_sequence(graph.n, plan)
 
 
 def bound_and_plan(graph: Graph, budget: int, *, deadline: float | None = None, seed: int = 0,
-                   threads: int | None = None) -> tuple[CutBound, list[int] | None]:
+                   threads: int | None = None,
+                   on_plan: Callable[[list[int]], None] | None = None) -> tuple[CutBound, list[int] | None]:
     """The cut bound (within :data:`BOUND_SHARE` of the time to ``deadline``) and the sequence of its
-    plan (:func:`plan_from_bound`, the rest of the time).
+    plan (:func:`plan_from_bound`, the rest of the time; ``on_plan`` as there).
 
     >>> from remat.generators import linear
     >>> from remat.graph import no_remat_peak
@@ -126,7 +168,7 @@ def bound_and_plan(graph: Graph, budget: int, *, deadline: float | None = None, 
     """
     left = None if deadline is None else max(0.0, deadline - time.perf_counter())
     bound = cut_lower_bound(graph, budget, time_limit=None if left is None else BOUND_SHARE * left, threads=threads)
-    return bound, plan_from_bound(graph, budget, bound, deadline=deadline, seed=seed)
+    return bound, plan_from_bound(graph, budget, bound, deadline=deadline, seed=seed, on_plan=on_plan)
 
 
 def cut_plan_sequence(graph: Graph, budget: int, *, deadline: float | None = None,

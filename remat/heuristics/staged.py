@@ -209,6 +209,8 @@ def _repair(graph: Graph, ev: _Evaluator, plan: Plan, rng: random.Random | None,
         for k, (_, q, x) in enumerate(options):
             if k >= candidates and scored:
                 break  # the rest only when the likeliest ones all fail
+            if deadline is not None and time.perf_counter() > deadline:
+                return plan, False
             r = _next_read(seq, preds, q, worst, last_read[q])
             s = stage_of[r]
             stage_start = min(p for p in range(r + 1) if stage_of[p] == s)
@@ -236,7 +238,7 @@ def _repair(graph: Graph, ev: _Evaluator, plan: Plan, rng: random.Random | None,
         scored.sort(key=lambda t: -t[0])
         pick = scored[0] if rng is None or rng.random() < 0.5 else rng.choice(scored[:3])
         _, plan, seq, prof, last_read, ex = pick
-    return _prune(graph, ev, plan), True
+    return _prune(graph, ev, plan, deadline), True
 
 
 def _stage_of(n: int, seq: Sequence[int]) -> list[int]:
@@ -266,9 +268,11 @@ def _latest_before(seq: Sequence[int], z: int, p: int) -> int:
     raise AssertionError(f"node {z} is not computed before position {p}")
 
 
-def _prune(graph: Graph, ev: _Evaluator, plan: Plan) -> Plan:
-    """Drop recomputations the budget does not need, dearest first."""
+def _prune(graph: Graph, ev: _Evaluator, plan: Plan, deadline: float | None = None) -> Plan:
+    """Drop recomputations the budget does not need, dearest first, until ``deadline``."""
     for v in sorted(plan, key=lambda v: -graph.cost[v]):
+        if deadline is not None and time.perf_counter() > deadline:
+            break
         trial = {k: s for k, s in plan.items() if k != v}
         if ev.excess(ev.profile(plan_sequence(graph.n, trial))[0]) == 0:
             plan = trial
@@ -341,7 +345,7 @@ def anneal_excess(graph: Graph, budget: int, plan: Plan, *, deadline: float | No
             if excess < best_excess:
                 best, best_excess = dict(plan), excess
     if best_excess == 0:
-        return _prune(graph, ev, best), True
+        return _prune(graph, ev, best, deadline), True
     return best, False
 
 
@@ -414,7 +418,7 @@ def improve_plan(graph: Graph, budget: int, plan: Plan, *, time_limit: float, se
             shifted, pressure = _shifted(graph, ev, current, rng)
             if shifted is None or pressure > current_pressure:
                 continue
-            current = _prune(graph, ev, shifted)
+            current = _prune(graph, ev, shifted, deadline)
         else:
             centre = current[rng.choice(list(current))]
             ruined = sorted(current, key=lambda v: abs(current[v] - centre))[:rng.randint(1, 6)]
