@@ -2,7 +2,7 @@
 
 * ``<!-- remat:cli -->`` in a page becomes the help of ``remat`` and of every
   subcommand, taken from :func:`remat.cli.build_parser` (the CLI reference);
-* ``<!-- remat:bench-table CSV... [layout=rows|paper] [reference=CSV] [baseline=VARIANT] -->``
+* ``<!-- remat:bench-table CSV... [layout=rows|paper|gap] [reference=CSV] [baseline=VARIANT] -->``
   becomes the table that ``remat bench report`` prints from those committed
   result files, and ``<!-- remat:bench-meta DIR -->`` one line on the run
   that wrote DIR (version, machine, load), from its ``meta.json``; paths are
@@ -85,13 +85,15 @@ BENCH = re.compile(r"<!-- remat:bench-(table|meta) (.*?) -->")
 
 def bench_table(args: str, root: Path) -> str:
     """The markdown of one ``remat:bench-table`` marker (see the module docstring)."""
-    from remat.bench import markdown_table, read_csv, read_reference, rows_table
+    from remat.bench import gap_table, markdown_table, read_csv, read_reference, rows_table
 
     words = args.split()
     opts = dict(w.split("=", 1) for w in words if "=" in w)
     rows = [row for w in words if "=" not in w for row in read_csv(root / w)]
     if opts.get("layout", "rows") == "paper":
         return markdown_table(rows)
+    if opts.get("layout") == "gap":
+        return gap_table(rows)
     reference = read_reference(root / opts["reference"]) if "reference" in opts else None
     return rows_table(rows, reference=reference, baseline=opts.get("baseline"))
 

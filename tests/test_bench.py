@@ -289,6 +289,22 @@ def test_cli_report_prints_the_tables_from_the_csvs(tmp_path, capsys, serial_row
     assert len(lines) == 2 + len(serial_rows) and "overrun s" in lines[0] and "peak RSS MB" in lines[0]
 
 
+def test_the_gap_layout_sets_the_model_beside_greedy_eviction_and_its_bound(tmp_path, capsys):
+    def row(formulation, objective, bound, budget="50%"):
+        return {"graph": "g", "budget_spec": budget, "formulation": formulation, "total_cost": 200,
+                "objective": objective, "bound": bound, "status": "feasible", "order": "given"}
+    rows = [row("greedy-eviction", 220, 200), row("moccasin", 218, 210),    # 9% vs 10%, gap 4 points: no
+            row("greedy-eviction", 220, 200, "80%"), row("moccasin", 210, 209, "80%"),   # 5% vs 10%: yes
+            row("greedy-eviction", "", "", "60%"), row("moccasin", 204, 203, "60%")]     # no greedy, gap 0.5: yes
+    write_csv(rows, tmp_path / "results.csv")
+    assert main(["bench", "report", str(tmp_path), "--layout", "gap"]) == 0
+    lines = capsys.readouterr().out.strip().splitlines()
+    assert lines[0].startswith("| graph | budget | greedy-eviction TDI % | TDI % | status | bound TDI % | gap")
+    assert lines[2] == "| g | 50% | 10.000 | 9.000 | feasible | 5.000 | 4.00 | no |"
+    assert lines[3] == "| g | 80% | 10.000 | 5.000 | feasible | 4.500 | 0.50 | yes |"
+    assert lines[4] == "| g | 60% | none | 2.000 | feasible | 1.500 | 0.50 | yes |"
+
+
 def test_rows_table_joins_reference_figures_targets_and_a_baseline(tmp_path):
     def row(variant, status, tdi, wall, ttb):
         return {"graph": "g", "budget": 90, "budget_spec": "90%", "variant": variant, "formulation": "m",

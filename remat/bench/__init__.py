@@ -7,11 +7,13 @@
 | linear:depth=3 | 4,097 (100%) | 0.000 / 4,097 (100.0%) / ... / 0.00% / optimal |
 """
 
-from remat.bench.report import markdown_table, plot_pareto, read_csv, read_reference, rows_table, write_csv
+from remat.bench.report import (gap_table, markdown_table, plot_pareto, read_csv, read_reference, rows_table,
+                                write_csv)
 from remat.bench.run import COLUMNS, EXECUTORS, run_case, run_grid, run_isolated
 from remat.bench.spec import (BenchSpecError, Case, Grid, data_dir, expand, grid_from_mapping, load_grid,
                               select_variants)
 
-__all__ = ["COLUMNS", "EXECUTORS", "BenchSpecError", "Case", "Grid", "data_dir", "expand", "grid_from_mapping",
+__all__ = ["COLUMNS", "EXECUTORS", "BenchSpecError", "Case", "Grid", "data_dir", "expand", "gap_table",
+           "grid_from_mapping",
            "load_grid", "markdown_table", "plot_pareto", "read_csv", "read_reference", "rows_table", "run_case",
            "run_grid", "run_isolated", "select_variants", "write_csv"]

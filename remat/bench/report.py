@@ -1,6 +1,6 @@
 """Writers and readers of benchmark rows: CSV, markdown tables, a Pareto PNG.
 
-Three table layouts. :func:`markdown_table` (``paper``) has one row per
+Four table layouts. :func:`markdown_table` (``paper``) has one row per
 (graph, budget) and one column per configuration (formulation, backend,
 time limit, variant or options), as the Moccasin paper's table does; each
 cell reads ``TDI% / peak / time to best / gap / status``, and over several
@@ -9,7 +9,10 @@ seeds a cell shows the seed with the lowest cost. :func:`rows_table`
 join reference figures and targets (:func:`read_reference`) and ratios to
 a baseline variant. :func:`backends_table` (``backends``) has one row per
 (graph, budget) and one column per backend, proofs with their wall time,
-and the largest graph each backend proved optimal.
+and the largest graph each backend proved optimal. :func:`gap_table` (``gap``)
+has one row per (graph, budget): the heuristics' TDI beside the model's, its
+proven bound and gap, and whether it beats greedy eviction by 20% or is
+within a point of its bound.
 ``remat bench report`` prints any of them from CSV files,
 and the documentation's performance page is generated with them.
 """
@@ -415,4 +418,62 @@ def backends_table(rows: Sequence[dict[str, Any]]) -> str:
         at = ", ".join(sorted(b for _, g, b in proven if best and g == best[1]))
         lines.append(f"{backend}: largest graph proven optimal: "
                      + (f"{best[1]} ({best[0]} nodes; at {at})" if best else "none"))
+    return "\n".join(lines)
+
+
+GREEDY = "greedy-eviction"
+"""The heuristic the ``gap`` layout measures the default against."""
+
+
+def _tdi_of(value: Any, total: Any) -> float | None:
+    if value in ("", None) or total in ("", None) or float(total) == 0:
+        return None
+    return 100.0 * (float(value) - float(total)) / float(total)
+
+
+def gap_table(rows: Sequence[dict[str, Any]]) -> str:
+    """One row per (graph, budget): each heuristic's TDI (rows whose formulation is a heuristic),
+    then the model's (the last other row): TDI, status, its proven bound as a TDI, the gap in TDI
+    points, and whether it is at most greedy eviction's TDI and either at least 20% below it or
+    within 1 point of its bound (``met``; ``-`` without a greedy-eviction row).
+
+    >>> base = {"graph": "g", "budget_spec": "50%", "total_cost": 100, "status": "feasible", "order": "given"}
+    >>> print(gap_table([{**base, "formulation": "greedy-eviction", "objective": 110, "bound": 100},
+    ...                  {**base, "formulation": "moccasin", "objective": 105, "bound": 104.5}]))
+    | graph | budget | greedy-eviction TDI % | TDI % | status | bound TDI % | gap (points) | met |
+    |---|---|---|---|---|---|---|---|
+    | g | 50% | 10.000 | 5.000 | feasible | 4.500 | 0.50 | yes |
+    """
+    from remat.heuristics import heuristic_names
+
+    heuristics = set(heuristic_names())
+    names = list(dict.fromkeys(str(r["formulation"]) for r in rows if r["formulation"] in heuristics))
+    cells: dict[tuple[str, str], dict[str, Any]] = OrderedDict()
+    for r in rows:
+        cell = cells.setdefault((str(r["graph"]), str(r["budget_spec"])), {})
+        name = str(r["formulation"])
+        cell[name if name in heuristics else "model"] = r
+    head = [f"{n} TDI %" for n in names] + ["TDI %", "status", "bound TDI %", "gap (points)", "met"]
+    lines = ["| graph | budget | " + " | ".join(head) + " |", "|---|---|" + "---|" * len(head)]
+    for (graph, budget), cell in cells.items():
+        found = {n: _tdi_of(cell[n].get("objective"), cell[n].get("total_cost")) if n in cell else None
+                 for n in names}
+        model = cell.get("model")
+        tdi = bound = None
+        if model is not None:
+            tdi = _tdi_of(model.get("objective"), model.get("total_cost"))
+            bound = _tdi_of(model.get("bound"), model.get("total_cost")) if tdi is not None else None
+        gap = None if tdi is None or bound is None else max(0.0, tdi - bound)
+        greedy = found.get(GREEDY, "absent")
+        if tdi is None or greedy == "absent":
+            met = "-"
+        elif greedy is None:  # greedy eviction found nothing: only the gap can speak
+            met = "yes" if gap is not None and gap < 1 else "no"
+        else:
+            met = "yes" if tdi <= greedy + 1e-9 and (tdi <= 0.8 * greedy + 1e-9 or (gap is not None and gap < 1)) \
+                else "no"
+        values = ["none" if found[n] is None else f"{found[n]:.3f}" for n in names]
+        values += ["none" if tdi is None else f"{tdi:.3f}", "" if model is None else _status(model),
+                   "" if bound is None else f"{bound:.3f}", "" if gap is None else f"{gap:.2f}", met]
+        lines.append(f"| {graph} | {budget} | " + " | ".join(values) + " |")
     return "\n".join(lines)

@@ -10,7 +10,7 @@ from typing import Any
 
 from remat.bench import EXECUTORS, BenchSpecError, Grid, data_dir, expand, load_grid, markdown_table, plot_pareto
 from remat.bench import read_csv, read_reference, rows_table, run_grid, select_variants, write_csv
-from remat.bench.report import backends_table, machine, write_meta
+from remat.bench.report import backends_table, gap_table, machine, write_meta
 from remat.cli import EXIT_INVALID, EXIT_OK
 from remat.cli.common import echo, positive_float, positive_int
 
@@ -58,10 +58,12 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--no-plot", action="store_true", help="skip the PNG")
     p.add_argument("--quiet", "-q", action="store_true", help="no progress bar")
     rep = p.add_argument_group("report", "options of 'remat bench report DIR...'")
-    rep.add_argument("--layout", choices=("paper", "rows", "backends"),
+    rep.add_argument("--layout", choices=("paper", "rows", "backends", "gap"),
                      help="paper: a row per graph and budget, a column per configuration (the default, as in "
                           "results.md); rows: a row per case with times, overrun and peak RSS (the default with "
-                          "--reference or --baseline); backends: a row per graph and budget, a column per backend")
+                          "--reference or --baseline); backends: a row per graph and budget, a column per backend; "
+                          "gap: a row per graph and budget, the heuristics' TDI beside the model's, its proven "
+                          "bound and gap")
     rep.add_argument("--reference", metavar="CSV",
                      help="figures and targets to show beside ours, by graph and budget_spec (rows layout)")
     rep.add_argument("--baseline", metavar="VARIANT", help="ratios of wall time and TDI to this variant (rows layout)")
@@ -170,10 +172,10 @@ def report(args: argparse.Namespace) -> int:
         raise BenchSpecError("remat bench report needs at least one result folder or CSV file")
     rows = [row for src in sources for row in read_csv(src)]
     layout = args.layout or ("rows" if args.reference or args.baseline else "paper")
-    if layout in ("paper", "backends"):
+    if layout in ("paper", "backends", "gap"):
         if args.reference or args.baseline:
             raise BenchSpecError("--reference and --baseline need --layout rows")
-        table = markdown_table(rows) if layout == "paper" else backends_table(rows)
+        table = {"paper": markdown_table, "backends": backends_table, "gap": gap_table}[layout](rows)
     else:
         table = rows_table(rows, reference=read_reference(args.reference) if args.reference else None,
                            baseline=args.baseline)
