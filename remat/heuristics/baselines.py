@@ -434,6 +434,14 @@ class _Evictor:
         self.waiting[u] = until
         self.expiry.setdefault(until, []).append(u)
 
+    def read_until(self, u: int, last: int) -> int:
+        """The last stage that reads ``u``: ``last``, its last reader's, or later when evicted
+        tensors that will be read then are waiting for it (so that its own inputs are kept too)."""
+        if self.keeping[u]:
+            waiting = self.waiting
+            last = max(last, max(waiting.get(r, -1) for r in self.graph.succs[u]))
+        return last
+
     def recomputed(self, u: int) -> None:
         """``u`` is computed again: its inputs are no longer kept for it."""
         if self.waiting.pop(u, None) is not None:
@@ -539,8 +547,10 @@ def greedy_eviction(graph: Graph, budget: int | None = None, *, deadline: float 
                         return None
                     used -= mem[victim]
                     ev.remove(victim)
-                    if keeping is not None and last_succ[victim] > t:
-                        ev.evicted(victim, last_succ[victim])
+                    if keeping is not None:
+                        until = ev.read_until(victim, last_succ[victim])
+                        if until >= t:
+                            ev.evicted(victim, until)
             if keeping is not None:
                 ev.recomputed(x)
             clock += 1
