@@ -212,9 +212,41 @@ def run_heuristic(problem: Problem, clock: TimeBudget, live: Live) -> Start:
     return Start(found if found.fits else None, (found,), clock.elapsed())
 
 
+BUILD_UNITS_PER_SECOND = 15_000
+BUILD_BYTES_PER_UNIT = 8_000
+"""A model's size in units, ``(nodes + edges) x max_copies``, and what a unit costs to build
+(conservative for the Moccasin model on the scale grid's graphs, a machine under load): how
+:func:`build` foresees a model it has no time or memory for."""
+
+MODEL_MAX_BYTES = 1_500_000_000
+"""No model is built whose estimated size is above this: the backend's copy of it doubles it, and
+the search would not finish translating it; the heuristics' schedule is then the answer."""
+
+
+def model_estimate(graph: Graph, max_copies: int) -> tuple[float, int]:
+    """Seconds and bytes that building the model of ``graph`` is expected to take.
+
+    >>> from remat.generators import linear
+    >>> seconds, size = model_estimate(linear(4), 2)
+    >>> 0 < seconds < 0.01 and size > 0
+    True
+    """
+    units = (graph.n + graph.num_edges) * max(1, max_copies)
+    return units / BUILD_UNITS_PER_SECOND, units * BUILD_BYTES_PER_UNIT
+
+
 def build(problem: Problem, graph: Graph, clock: TimeBudget) -> tuple[Built, float]:
     """The formulation's model of ``graph`` (the problem's graph, possibly in another order).
-    Raises :class:`~remat.ir.BuildTimeout` when the build runs past ``clock``'s deadline."""
+    Raises :class:`~remat.ir.BuildTimeout` when the build runs past ``clock``'s deadline, or
+    without starting when :func:`model_estimate` says it would not leave time to search it
+    (building, then translating, take about as long each) or would exceed :data:`MODEL_MAX_BYTES`."""
+    seconds, size = model_estimate(graph, problem.max_copies)
+    if size > MODEL_MAX_BYTES:
+        raise BuildTimeout(f"model not built: about {size / 1e9:.1f} GB estimated for {graph.n:,} nodes and "
+                           f"{graph.num_edges:,} edges, above {MODEL_MAX_BYTES / 1e9:.1f} GB")
+    if not clock.worth_searching(2 * seconds):
+        raise BuildTimeout(f"model not built: about {seconds:.1f} s to build and as long to translate, "
+                           f"with {clock.left():.1f} s left")
     t0 = time.perf_counter()
     with build_deadline(clock.deadline):
         built = problem.formulation.build(graph, problem.budget,  # type: ignore[union-attr]

@@ -51,7 +51,7 @@ def test_checkpoint_schedule_is_the_old_executor(graph, data):
 @given(graph=dags(fixed=True), frac=st.floats(0.2, 1.1))
 def test_exhaustive_greedy_eviction_is_the_old_rule(graph, frac):
     budget = int(frac * no_remat_peak(graph))
-    assert greedy_eviction(graph, budget, sample=None) == old_greedy_eviction(graph, budget)
+    assert greedy_eviction(graph, budget, sample=None, keep_inputs=False) == old_greedy_eviction(graph, budget)
 
 
 @settings(max_examples=150, deadline=None)
@@ -70,7 +70,7 @@ def test_checkpoint_schedule_and_eviction_agree_with_the_old_ones_on_a_random_la
     fwd = list(range(0, g.n, 7))
     assert checkpoint_schedule(g, fwd) == old_checkpoint_schedule(g, fwd)
     budget = int(0.7 * no_remat_peak(g))
-    assert greedy_eviction(g, budget, sample=None) == old_greedy_eviction(g, budget)
+    assert greedy_eviction(g, budget, sample=None, keep_inputs=False) == old_greedy_eviction(g, budget)
 
 
 def test_a_passed_deadline_stops_every_executor():

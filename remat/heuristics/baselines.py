@@ -340,6 +340,10 @@ class _Evictor:
         # A non-recomputable ancestor makes the rule score only the tensor's own cost, which a search
         # stopped early could miss: no early stop then.
         self.prune = all(graph.recomputable)
+        # keep_inputs: the inputs of evicted tensors that will be read again stay (evictable) past their last reader
+        self.keeping = [0] * graph.n  # per tensor: how many such evicted tensors have it as an input
+        self.waiting: dict[int, int] = {}  # evicted tensor -> the last stage that reads it
+        self.expiry: dict[int, list[int]] = {}  # stage -> tensors evicted whose last reader it is
 
     def touch(self, u: int, clock: int) -> None:
         self.resident[u] = clock
@@ -422,6 +426,38 @@ class _Evictor:
             lost = sorted(need)
         return g.cost[u] + sum(g.cost[p] for p in lost) + 1e-9 * len(lost), True
 
+    def evicted(self, u: int, until: int) -> None:
+        """``u`` was evicted and is read again up to stage ``until``: its inputs are kept."""
+        if u not in self.waiting:
+            for p in self.graph.preds[u]:
+                self.keeping[p] += 1
+        self.waiting[u] = until
+        self.expiry.setdefault(until, []).append(u)
+
+    def read_until(self, u: int, last: int) -> int:
+        """The last stage that reads ``u``: ``last``, its last reader's, or later when evicted
+        tensors that will be read then are waiting for it (so that its own inputs are kept too)."""
+        if self.keeping[u]:
+            waiting = self.waiting
+            last = max(last, max(waiting.get(r, -1) for r in self.graph.succs[u]))
+        return last
+
+    def recomputed(self, u: int) -> None:
+        """``u`` is computed again: its inputs are no longer kept for it."""
+        if self.waiting.pop(u, None) is not None:
+            for p in self.graph.preds[u]:
+                self.keeping[p] -= 1
+
+    def expire(self, t: int) -> list[int]:
+        """Stage ``t`` has ended: the evicted tensors it was the last reader of release their
+        inputs; returns those inputs."""
+        released: list[int] = []
+        for u in self.expiry.pop(t, ()):
+            if self.waiting.get(u) == t:
+                self.recomputed(u)
+                released.extend(self.graph.preds[u])
+        return released
+
     def choose(self, clock: int, pin: dict[int, int]) -> int | None:
         """The tensor to evict: the smallest ``(h, index)`` over the pool; None when there is none."""
         g, resident = self.graph, self.resident
@@ -438,7 +474,7 @@ class _Evictor:
 
 
 def greedy_eviction(graph: Graph, budget: int | None = None, *, deadline: float | None = None,
-                    sample: int | None = EVICTION_SAMPLE) -> Sequence_ | None:
+                    sample: int | None = EVICTION_SAMPLE, keep_inputs: bool = True) -> Sequence_ | None:
     """DTR-style greedy eviction within ``budget`` (no budget: no eviction); None when it gets
     stuck or reaches ``deadline`` (a :func:`time.perf_counter` value) first.
 
@@ -446,6 +482,14 @@ def greedy_eviction(graph: Graph, budget: int | None = None, *, deadline: float 
     tensor that the current stage does not need with the smallest
     ``h = (cost + cost of its evicted inputs) / (memory x staleness)``,
     staleness counting computations since it was last computed or read.
+
+    With ``keep_inputs`` (default), the inputs of an evicted tensor that will
+    be read again stay resident past their last reader, as evictable as any
+    other, until it is recomputed or its last reader has run: dropped at their
+    last use, they would turn its recomputation into a cascade of ancestors
+    that no eviction had priced (on graphs with long-lived tensors whose
+    inputs die early, such as random layered graphs in a random order, such
+    cascades make the executor stall or get stuck).
 
     Parameters
     ----------
@@ -459,6 +503,9 @@ def greedy_eviction(graph: Graph, budget: int | None = None, *, deadline: float 
         the exhaustive rule. Either way candidates are scored in order of the
         lower bound ``cost / (memory x staleness)`` and the search for evicted
         inputs stops once a candidate cannot win.
+    keep_inputs : bool
+        Keep the inputs of evicted tensors (above); False is the rule as first
+        written (:func:`remat.testing.reference_greedy_eviction`).
 
     Returns
     -------
@@ -475,6 +522,7 @@ def greedy_eviction(graph: Graph, budget: int | None = None, *, deadline: float 
     last_succ = _last_succ(graph)
     ev = _Evictor(graph, sample)
     resident = ev.resident
+    keeping = ev.keeping if keep_inputs else None
     used = 0
     clock = 0
     seq: Sequence_ = []
@@ -499,6 +547,12 @@ def greedy_eviction(graph: Graph, budget: int | None = None, *, deadline: float 
                         return None
                     used -= mem[victim]
                     ev.remove(victim)
+                    if keeping is not None:
+                        until = ev.read_until(victim, last_succ[victim])
+                        if until >= t:
+                            ev.evicted(victim, until)
+            if keeping is not None:
+                ev.recomputed(x)
             clock += 1
             seq.append(x)
             ev.touch(x, clock)
@@ -507,7 +561,12 @@ def greedy_eviction(graph: Graph, budget: int | None = None, *, deadline: float 
                 ev.touch(u, clock)
                 pin[u] -= 1
             for u in (*preds[x], x):
-                if u in resident and last_succ[u] <= t and not pin.get(u):
+                if u in resident and last_succ[u] <= t and not pin.get(u) and not (keeping is not None and keeping[u]):
+                    used -= mem[u]
+                    ev.remove(u)
+        if keeping is not None:
+            for u in ev.expire(t):
+                if u in resident and last_succ[u] <= t and not keeping[u]:
                     used -= mem[u]
                     ev.remove(u)
     return seq
