@@ -108,15 +108,22 @@ def cut_at(graph: Graph, x: int, budget: int) -> Cut:
     ['f0', 'f1']
     """
     preds, succs, mem = graph.preds, graph.succs, graph.mem
-    ancestors = _reach(preds, x)
-    after = _reach(succs, x)
+    ancestors = reachable(preds, x)
+    after = reachable(succs, x)
     needed = tuple(v for v in ancestors if any(w in after for w in succs[v]))
     held = set(needed) | set(preds[x])
     return Cut(x, tuple(sorted(ancestors)), needed, sum(mem[v] for v in held) + mem[x] - budget)
 
 
-def _reach(links: tuple[tuple[int, ...], ...], x: int) -> set[int]:
-    """Nodes reachable from ``x`` along ``links`` (``x`` excluded)."""
+def reachable(links: tuple[tuple[int, ...], ...], x: int) -> set[int]:
+    """Nodes reachable from ``x`` along ``links`` (``graph.preds``: its ancestors; ``graph.succs``: its
+    descendants), ``x`` excluded.
+
+    >>> from remat.generators import linear
+    >>> g = linear(2)
+    >>> sorted(g.ids[v] for v in reachable(g.preds, g.index["loss"]))
+    ['f0', 'f1']
+    """
     seen: set[int] = set()
     stack = list(links[x])
     while stack:

@@ -32,7 +32,7 @@ import math
 import time
 from typing import Callable, Sequence
 
-from remat.cut_bound import CutBound, cut_at, cut_lower_bound, solve_cut
+from remat.cut_bound import CutBound, cut_at, cut_lower_bound, reachable, solve_cut
 from remat.graph import Graph
 from remat.heuristics.staged import (IMPROVE_FROM_NODES, Plan, _Evaluator, _prune, _repair, improve_plan,
                                     plan_sequence)
@@ -58,9 +58,9 @@ def cut_plan(graph: Graph, cut_node: int, keep: Sequence[int]) -> Plan:
     {'f0': 'grad_f1'}
     """
     preds, succs, rec = graph.preds, graph.succs, graph.recomputable
-    after = _descendants(graph, cut_node)
+    after = reachable(graph.succs, cut_node)
     held = set(keep)
-    rebuilt = {v for v in _ancestors(graph, cut_node)
+    rebuilt = {v for v in reachable(graph.preds, cut_node)
                if v not in held and rec[v] and any(w in after for w in succs[v])}
     stack = list(rebuilt)
     while stack:
@@ -75,25 +75,6 @@ def cut_plan(graph: Graph, cut_node: int, keep: Sequence[int]) -> Plan:
         if first < math.inf and first > v:
             stage[v] = int(first)
     return stage
-
-
-def _ancestors(graph: Graph, x: int) -> set[int]:
-    return _reach(graph.preds, x)
-
-
-def _descendants(graph: Graph, x: int) -> set[int]:
-    return _reach(graph.succs, x)
-
-
-def _reach(links: tuple[tuple[int, ...], ...], x: int) -> set[int]:
-    seen: set[int] = set()
-    stack = list(links[x])
-    while stack:
-        v = stack.pop()
-        if v not in seen:
-            seen.add(v)
-            stack.extend(links[v])
-    return seen
 
 
 def _tightened(graph: Graph, budget: int, bound: CutBound, evaluator: _Evaluator,
