@@ -185,8 +185,8 @@ def cut_model(graph: Graph, budget: int, cut: Cut) -> CutModel | None:
     costs = scale_costs([graph.cost[v] for v in anc] or [0])
     top = max([graph.cost[v] for v in anc] or [0])
     units = costs.values if costs.exact else tuple(math.floor(graph.cost[v] / top * COST_RESOLUTION) for v in anc)
-    inputs = set(preds[cut.node])
-    forced = [v for v in anc if v in inputs or (v in set(cut.needed) and not rec[v])]
+    inputs, needed = set(preds[cut.node]), set(cut.needed)
+    forced = [v for v in anc if v in inputs or (v in needed and not rec[v])]
     room = budget - mem[cut.node] - sum(mem[v] for v in forced)
     if room < 0:
         return None
@@ -201,7 +201,8 @@ def cut_model(graph: Graph, budget: int, cut: Cut) -> CutModel | None:
         for u in preds[v]:
             terms = [(keep[u], 1), (r, -1)] + ([(again[u], 1)] if u in again else [])
             m.add(Linear(tuple(terms), lb=0))
-    free = [v for v in anc if v not in set(forced)]
+    held = set(forced)
+    free = [v for v in anc if v not in held]
     # sizes in units of q, rounded down (room too): every schedule's choice still fits, so the bound holds,
     # and a floating-point MILP solver resolves the row exactly
     q = max(1, sum(mem[v] for v in free) // MEMORY_RESOLUTION)
