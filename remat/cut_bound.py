@@ -89,12 +89,22 @@ class CutBound:
     def proves_optimal(self, cost: float | int) -> bool:
         """Whether a schedule of ``cost`` is optimal by this bound (floating-point sums of
         non-integral costs compared with a relative tolerance of 1e-9)."""
-        return cost <= self.value or math.isclose(cost, self.value, rel_tol=1e-9)
+        return meets(cost, self.value)
 
     @property
     def tdi(self) -> float:
         """The bound as a total duration increase, percent of the total cost."""
         return 100.0 * (self.value - self.total_cost) / self.total_cost if self.total_cost else 0.0
+
+
+def meets(cost: float | int, bound: float) -> bool:
+    """Whether ``cost`` is at most ``bound`` (a lower bound: the cost is then optimal), float sums of
+    non-integral costs compared with a relative tolerance of 1e-9.
+
+    >>> meets(0.1 + 0.2, 0.3), meets(31, 30)
+    (True, False)
+    """
+    return cost <= bound or math.isclose(cost, bound, rel_tol=1e-9)
 
 
 def cut_at(graph: Graph, x: int, budget: int) -> Cut:

@@ -96,8 +96,7 @@ def solve(graph: Any, budget: int, *, backend: "str | Backend" = "cpsat",
 def _models(problem: Problem, start: Start, clock: TimeBudget, live: Live) -> Outcome:
     """The order strategy's models, unless the start is final (interrupted, or unbeatable); a Ctrl-C
     outside a backend (which keeps its incumbent itself) leaves the start's schedule standing."""
-    if start.interrupted or at_total_cost(problem.graph, start.best) or within(start.bound, start.best) or (
-            start.bound == math.inf):
+    if start.interrupted or stages.settled(problem.graph, start):
         return Outcome((), interrupted=start.interrupted)
     try:
         return STRATEGIES[problem.order](problem, start, clock, live)

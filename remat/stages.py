@@ -25,6 +25,7 @@ from remat.errors import BudgetError, FormulationError, VerificationFailed
 from remat.formulations import Built, Formulation, get_formulation
 from remat.graph import Graph
 from remat.heuristics import PORTFOLIO, Heuristic, get_heuristic, is_heuristic
+from remat.cut_bound import meets
 from remat.heuristics.cut_plan import bound_and_plan
 from remat.ir import BuildTimeout, Linear, build_deadline
 from remat.result import Attempt, Candidate, Start
@@ -392,11 +393,15 @@ def _recomputes_nothing_of_cost(graph: Graph, computes: Sequence[int]) -> bool:
 
 
 def within(bound: float | None, candidate: Candidate | None) -> bool:
-    """Whether ``candidate`` fits and costs no more than ``bound``, a lower bound on every schedule
-    (the cut bound): then it is optimal. Float sums are compared with a relative tolerance of 1e-9."""
-    if bound is None or candidate is None or not candidate.fits:
-        return False
-    return candidate.cost <= bound or math.isclose(candidate.cost, bound, rel_tol=1e-9)
+    """Whether ``candidate`` fits and meets ``bound``, a lower bound on every schedule (the cut
+    bound): then it is optimal."""
+    return bound is not None and candidate is not None and candidate.fits and meets(candidate.cost, bound)
+
+
+def settled(graph: Graph, start: Start) -> bool:
+    """Whether the warm start leaves nothing to search: its schedule is optimal (nothing recomputed
+    of any cost, or at the cut bound), or the cut bound proves that nothing fits."""
+    return start.bound == math.inf or at_total_cost(graph, start.best) or within(start.bound, start.best)
 
 
 def at_total_cost(graph: Graph, candidate: Candidate | None) -> bool:
