@@ -90,8 +90,15 @@ def test_performance_tables_are_generated_from_the_committed_csvs(tmp_path):
     shutil.copytree(RESULTS, tmp_path / "benchmarks" / "results")
     before = hooks.bench_markers(text, tmp_path)
     rows = list(csv.DictReader(open(RESULTS / "paper" / "results.csv")))
-    lines = [line for line in before.splitlines() if line.startswith("| ")]
+    blocks = re.findall(r"(?m)(?:^\|.*\n?)+", before)  # the tables, in the page's order
+    tables = [[line for line in block.splitlines() if line.startswith("| ")] for block in blocks]
+    lines = tables[0]  # the paper's table comes first
     assert len(lines) == 1 + len(rows)  # header and one line per CSV row
+    assert len(tables) == 4
+    for table, folder in zip(tables[1:], ("training", "training_before", "scale")):
+        cases = list(csv.DictReader(open(RESULTS / folder / "results.csv")))
+        cells = {(r["graph"], r["budget_spec"]) for r in cases} if folder != "scale" else cases
+        assert len(table) == 1 + len(cells), folder
     for row, line in zip(rows, lines[1:]):
         assert line.startswith(f"| {row['graph']} | ") and f"| {float(row['time_limit']):g} |" in line
     # Change the CSV: the page follows.
