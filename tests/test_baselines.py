@@ -22,6 +22,9 @@ def names(graph, seq):
     return [graph.ids[v] for v in seq]
 
 
+BUDGET_AWARE = ("chen-greedy", "chen-greedy-ap", "greedy-eviction", "greedy-eviction-eq")
+
+
 @settings(max_examples=40, deadline=None)
 @given(graph=small_dags(max_nodes=8), frac=st.floats(0.3, 1.1))
 def test_every_baseline_schedule_verifies_and_its_claims_hold(graph, frac):
@@ -29,13 +32,13 @@ def test_every_baseline_schedule_verifies_and_its_claims_hold(graph, frac):
     for name in BASELINES:
         s = run_baseline(graph, name, budget)
         if s is None:
-            assert name in ("chen-greedy", "chen-greedy-ap", "greedy-eviction")  # the budget-aware ones
+            assert name in BUDGET_AWARE
             continue
         report = verify(graph, s)
         assert report.valid, (name, report.violations)
         assert s.objective == report.total_cost and s.peak_memory == report.peak_memory
         assert s.peak_memory == peak_of(graph, [graph.index[v] for v in s.computes])
-        if name in ("chen-greedy", "chen-greedy-ap", "greedy-eviction"):
+        if name in BUDGET_AWARE:
             assert s.peak_memory <= budget and s.budget == budget
 
 

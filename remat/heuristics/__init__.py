@@ -39,12 +39,14 @@ register_heuristic(FunctionHeuristic("cut-plan", cut_plan_sequence, seeded=True)
 register_heuristic(FunctionHeuristic("staged-plan", staged_plan_sequence, seeded=True))
 register_heuristic(FunctionHeuristic("low-memory-order", low_memory_sequence, seeded=True))
 
-PORTFOLIO: tuple[str, ...] = ("checkpoint-all", "greedy-eviction", "chen-sqrt-ap", "chen-sqrt", "chen-greedy-ap",
-                              "chen-greedy", "cut-plan", "staged-plan")
+PORTFOLIO: tuple[str, ...] = ("checkpoint-all", "greedy-eviction-eq", "greedy-eviction", "chen-sqrt-ap", "chen-sqrt",
+                              "chen-greedy-ap", "chen-greedy", "cut-plan", "staged-plan")
 """The warm-start portfolio: the pipeline runs them in this order within the start's share of the
 time limit (:class:`remat.timebudget.TimeBudget`), the ones likeliest to give the cheapest schedule
-on training graphs first, the threshold sweeps last; ``cut-plan`` (whose cut bound the pipeline keeps: it may prove the
-best schedule optimal, or that none fits) and ``staged-plan`` get their own shares."""
+on training graphs first (``greedy-eviction-eq`` before ``greedy-eviction``: on large dense graphs
+the exact rule can spend the whole share and find nothing), the threshold sweeps last;
+``cut-plan`` (whose cut bound the pipeline keeps: it may prove the best schedule optimal, or
+that none fits) and ``staged-plan`` get their own shares."""
 
 __all__ = ["PORTFOLIO", "FunctionHeuristic", "Heuristic", "WarmStartInterrupted", "get_heuristic", "heuristic_names",
            "is_heuristic", "register_heuristic"]
