@@ -337,8 +337,7 @@ class _Evictor:
         self.sample = sample
         # classes: DTR's equivalence classes of evicted tensors (never split), with their summed cost
         self.classes = nx.utils.UnionFind() if classes else None
-        self.class_cost: dict[int, float] = {}
-        self.left = bytearray(graph.n)  # computed, then left memory at least once
+        self.class_cost: dict[int, float] = {}  # class root -> summed cost
         self.resident: dict[int, int] = {}  # tensor -> clock of its last access
         self.lru: dict[int, None] = {}  # the evictable kind (recomputable, mem > 0), least recently accessed first
         self.largest: list[tuple[int, int]] = []  # (-mem, tensor), lazily cleaned
@@ -371,9 +370,9 @@ class _Evictor:
         del self.resident[u]
         self.lru.pop(u, None)
         if self.classes is not None:
-            g, classes, left = self.graph, self.classes, self.left
-            left[u] = 1
-            group = [u, *(q for q in (*g.preds[u], *g.succs[u]) if left[q] and q not in self.resident)]
+            g, classes = self.graph, self.classes
+            left = classes.parents  # the tensors that left memory at least once (the classes' members)
+            group = [u, *(q for q in (*g.preds[u], *g.succs[u]) if q in left and q not in self.resident)]
             roots = {classes[q] for q in group}
             cost = sum(self.class_cost.get(r, g.cost[r]) for r in roots)
             classes.union(*roots)
@@ -529,9 +528,8 @@ def greedy_eviction(graph: Graph, budget: int | None = None, *, deadline: float 
     classes : bool
         Price an eviction as DTR's ``h_DTR^eq`` does (``greedy-eviction-eq``):
         a tensor that leaves memory joins one class with its inputs and
-        readers that were computed and are not resident, classes are never
-        split, and the cost of
-        recomputing a tensor is its own plus that of the classes of its
+        readers that left memory too, classes are never split, and the cost
+        of recomputing a tensor is its own plus that of the classes of its
         non-resident inputs. An estimate in near-constant time where the
         exact walk over evicted ancestors grows with the evictions.
 
