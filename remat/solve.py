@@ -35,9 +35,9 @@ from remat.timebudget import TimeBudget
 def solve(graph: Any, budget: int, *, backend: "str | Backend" = "cpsat",
           formulation: "str | Formulation | Heuristic" = "moccasin", time_limit: float | None = None,
           threads: int | None = None, max_copies: int = 2, seed: int = 0, hint: Sequence[int] | None = None,
-          warm_start: bool = True, lower_bound: bool = False, on_progress: Callable[[Progress], None] | None = None,
-          log: bool = False, backend_options: dict[str, Any] | None = None, order: str = "auto",
-          **formulation_options: Any) -> Result:
+          warm_start: bool = True, lower_bound: bool | None = None,
+          on_progress: Callable[[Progress], None] | None = None, log: bool = False,
+          backend_options: dict[str, Any] | None = None, order: str = "auto", **formulation_options: Any) -> Result:
     """Find a minimum-cost schedule of ``graph`` within ``budget`` bytes.
 
     Parameters
@@ -55,8 +55,9 @@ def solve(graph: Any, budget: int, *, backend: "str | Backend" = "cpsat",
     hint : sequence of int, optional
         A compute sequence (node indices) to warm-start from instead of the heuristics.
     warm_start, lower_bound : bool
-        Run the heuristics first (default; their best schedule is the floor of the result);
-        bound the optimum with the formulation's relaxation first (default off).
+        Run the heuristics first (default; their best schedule is the floor of the result). Bound
+        the optimum with the formulation's relaxation before the search: always (True), never
+        (False), or by default (None) where it may pay (:func:`remat.stages.run_model`).
     on_progress : callable, optional
         Gets :class:`~remat.backends.Progress` events: best incumbent, bound, seconds from the call.
     log, backend_options, order, **formulation_options
@@ -187,7 +188,7 @@ def _status(problem: Problem, chosen: Candidate | None, attempt: Attempt | None,
         proven = cut == math.inf or any(a.status == Status.INFEASIBLE and a.settled and a.order == "given"
                                          for a in attempts)
         return (Status.INFEASIBLE if proven else Status.UNKNOWN), ""
-    if at_total_cost(problem.graph, chosen) or within(cut, chosen) or (
+    if at_total_cost(problem.graph, chosen) or within(cut, chosen) or _at_model_bound(chosen, attempts) or (
             attempt is not None and attempt.order == "given" and attempt.status == Status.OPTIMAL):
         return Status.OPTIMAL, ""
     if attempt is None:
@@ -207,6 +208,14 @@ def _status(problem: Problem, chosen: Candidate | None, attempt: Attempt | None,
                if attempt.status == Status.OPTIMAL else attempt.unproven_reason)
         return Status.FEASIBLE, why
     return Status.FEASIBLE, attempt.unproven_reason
+
+
+def _at_model_bound(chosen: Candidate, attempts: Sequence[Attempt]) -> bool:
+    """Whether ``chosen`` costs what the paper's model (the given order) was proven to cost at
+    least: no schedule of the model is cheaper. One cheaper than that leaves the model, and
+    nothing is proven for it."""
+    bound = max((a.bound for a in attempts if a.order == "given" and a.bound is not None), default=None)
+    return bound is not None and within(bound, chosen) and math.isclose(chosen.cost, bound, rel_tol=1e-9)
 
 
 def _message(problem: Problem, chosen: Candidate | None, head: Attempt | None, start: Start,

@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from typing import Any, Callable, Sequence
 
 from remat.backends import Backend, Progress, RawResult, SolveOptions, get_backend, solve_model
-from remat.errors import BudgetError, FormulationError, VerificationFailed
+from remat.errors import BackendError, BudgetError, FormulationError, VerificationFailed
 from remat.formulations import Built, Formulation, get_formulation
 from remat.graph import Graph
 from remat.heuristics import PORTFOLIO, Heuristic, get_heuristic, is_heuristic
@@ -40,9 +40,12 @@ ORDERS = ("auto", "given", "memory")
 ``"auto"``: the given order first, the memory order when that is not settled in time
 (:mod:`remat.strategies`)."""
 
-RELAXATION_ITEMS_PER_SECOND = 5000
+RELAXATION_ITEMS_PER_SECOND = 20_000
 """The relaxation bound is skipped when its model has more variables and rows than this per
-second of its share: HiGHS would not close it in time."""
+second of its share: HiGHS would not close it in time. Building one takes about a fifth of that
+time, so a build still running after :data:`RELAXATION_BUILD_SHARE` of the share is stopped."""
+
+RELAXATION_BUILD_SHARE = 0.25
 
 
 @dataclass(frozen=True)
@@ -59,7 +62,7 @@ class Problem:
     max_copies: int = 2
     hint: tuple[int, ...] | None = None
     warm_start: bool = True
-    lower_bound: bool = False
+    lower_bound: bool | None = None  # None: where the pipeline expects it to pay (run_model)
     log: bool = False
     backend_options: dict[str, Any] = field(default_factory=dict)
     formulation_options: dict[str, Any] = field(default_factory=dict)
@@ -272,25 +275,40 @@ def hint(problem: Problem, built: Built, graph: Graph, start: Start) -> tuple[st
     return None, None, time.perf_counter() - t0
 
 
-def lower_bound(built: Built, clock: TimeBudget, threads: int | None) -> tuple[int | None, float]:
+def lower_bound(built: Built, clock: TimeBudget, threads: int | None, *,
+                first: bool = False) -> tuple[int | None, float]:
     """Solve the formulation's relaxation within its share and add "objective >= its bound" to
     ``built.model`` (a valid row: it removes no schedule). Returns the bound in model units (None
-    when there is none, or the relaxation is too large for its time) and the seconds spent."""
+    when there is none, or the relaxation is too large for its time) and the seconds spent.
+    ``first``: the pipeline's own choice (not the caller's), within the smaller share
+    :meth:`TimeBudget.bound_first`."""
+    t0 = time.perf_counter()
+    bound = relaxation_bound_of(built, clock.bound_first() if first else clock.bound(), threads)
+    if bound is not None:
+        objective = built.model.objective
+        built.model.add(Linear(objective.terms, lb=bound - objective.offset))  # type: ignore[union-attr]
+    return bound, time.perf_counter() - t0
+
+
+def relaxation_bound_of(built: Built, share: TimeBudget, threads: int | None) -> int | None:
+    """The bound of the formulation's relaxation on ``built.model``'s objective (model units),
+    solved within ``share``; None when there is none: no relaxation, one too large for the share
+    (its build stops at the share's end), or one the bound backend cannot take (numbers beyond a
+    floating-point solver's resolution)."""
     from remat.bounds import relaxation_bound
 
-    t0 = time.perf_counter()
-    share = clock.bound()
     objective = built.model.objective
     if built.relaxation is None or objective is None or not share.limit:
-        return None, time.perf_counter() - t0
-    relaxation = built.relaxation()
-    if sum(relaxation.size().values()) > RELAXATION_ITEMS_PER_SECOND * share.limit:
-        return None, time.perf_counter() - t0
-    _, bound = relaxation_bound(relaxation, time_limit=share.left(), threads=threads)
-    if bound is None or bound <= objective.offset:
-        return None, time.perf_counter() - t0
-    built.model.add(Linear(objective.terms, lb=bound - objective.offset))
-    return bound, time.perf_counter() - t0
+        return None
+    try:
+        with build_deadline(share.started + RELAXATION_BUILD_SHARE * share.limit):
+            relaxation = built.relaxation()
+        if sum(relaxation.size().values()) > RELAXATION_ITEMS_PER_SECOND * share.limit:
+            return None
+        _, bound = relaxation_bound(relaxation, time_limit=share.left(), threads=threads)
+    except (BuildTimeout, BackendError):
+        return None
+    return None if bound is None or bound <= objective.offset else bound
 
 
 def search(problem: Problem, built: Built, values: Any, clock: TimeBudget, live: Live, *, proofs_hold: bool,
@@ -330,9 +348,15 @@ def decode_and_verify(problem: Problem, graph: Graph, built: Built, raw: RawResu
 
 
 def run_model(problem: Problem, graph: Graph, order: str, start: Start, clock: TimeBudget, live: Live, *,
-                backend_options: dict[str, Any] | None = None) -> Attempt:
+                backend_options: dict[str, Any] | None = None, bound_first: bool = False) -> Attempt:
     """Build, hint, bound, search, decode and verify: one model of ``graph`` (the problem's graph
-    in ``order``) within ``clock``. Only a model in the given order proves anything."""
+    in ``order``) within ``clock``. Only a model in the given order proves anything.
+
+    The formulation's relaxation bounds the model before the search with ``lower_bound=True``;
+    with the default ``lower_bound=None``, only with ``bound_first`` (the model has the whole
+    time limit, so no other phase can settle the solve) and within a smaller share. On training
+    graphs whose heuristic schedule is already the model's optimum, CP-SAT's own bound stalls
+    and the relaxation is the proof."""
     proofs_hold = order == "given"
     started_at = clock.elapsed()
     try:
@@ -348,8 +372,9 @@ def run_model(problem: Problem, graph: Graph, order: str, start: Start, clock: T
                        settled=False, message="no time left to search the model", started_at=started_at,
                        build_time=build_time, model_size=built.model.size())
     relaxed, bound_time = None, 0.0
-    if problem.lower_bound and built.relaxation is not None:
-        relaxed, bound_time = lower_bound(built, clock, problem.threads)
+    auto_bound = problem.lower_bound is None and proofs_hold and built.exact_costs and clock.limit is not None
+    if built.relaxation is not None and (problem.lower_bound or (auto_bound and bound_first)):
+        relaxed, bound_time = lower_bound(built, clock, problem.threads, first=not problem.lower_bound)
     if relaxed is not None and proofs_hold:
         live.event(None, relaxed * built.cost_unit)
     raw, first = search(problem, built, values, clock, live, proofs_hold=proofs_hold,

@@ -51,7 +51,7 @@ class Outcome:
 
 def given(problem: Problem, start: Start, clock: TimeBudget, live: Live) -> Outcome:
     """The paper's model in the graph's own order, for the whole time."""
-    return Outcome((run_model(problem, problem.graph, "given", start, clock, live),))
+    return Outcome((run_model(problem, problem.graph, "given", start, clock, live, bound_first=True),))
 
 
 def auto(problem: Problem, start: Start, clock: TimeBudget, live: Live) -> Outcome:

@@ -17,8 +17,10 @@ warm start             :data:`HEURISTICS_SHARE` of the time left for the fast
                        ``min(CUT_PLAN_SECONDS_PER_NODE x n, CUT_PLAN_SHARE x limit)``
                        and ``staged-plan``
                        ``min(STAGED_SECONDS_PER_NODE x n, STAGED_SHARE x limit)``
-lower bound (opt-in)   :data:`BOUND_SHARE` of the time left, at most
-                       :data:`BOUND_MAX_SECONDS`
+lower bound            before a search that has the whole limit (order given),
+                       :data:`BOUND_FIRST_SHARE` of the time left; before any
+                       search with ``lower_bound=True``, :data:`BOUND_SHARE`; at
+                       most :data:`BOUND_MAX_SECONDS` either way
 given order (auto)     :data:`GIVEN_SHARE` of the limit, counted from the call, or
                        less: after :data:`GIVEN_MIN_SHARE` it stops on
                        :data:`GIVEN_STALL_SHARE` of the limit without progress
@@ -65,6 +67,10 @@ share of the limit (the per-node cap alone without a limit)."""
 BOUND_SHARE = 0.5
 BOUND_MAX_SECONDS = 60.0
 """The relaxation bound (``lower_bound=True``): this share of the time left, at most this long."""
+
+BOUND_FIRST_SHARE = 0.2
+"""The relaxation bound before a search that has the whole limit, where the pipeline chose it (the
+default ``lower_bound=None``): this share of the time left, at most :data:`BOUND_MAX_SECONDS`."""
 
 MIN_SEARCH_SECONDS = 0.05
 """A backend is not started with less time than this left (nor with less than its model took to build)."""
@@ -178,6 +184,11 @@ class TimeBudget:
     def bound(self) -> "TimeBudget":
         """The relaxation bound."""
         return self.fraction(BOUND_SHARE, at_most=BOUND_MAX_SECONDS)
+
+    def bound_first(self) -> "TimeBudget":
+        """The relaxation bound before a search that has the whole limit, where the pipeline
+        chose it (``lower_bound=None``)."""
+        return self.fraction(BOUND_FIRST_SHARE, at_most=BOUND_MAX_SECONDS)
 
     def given_first(self) -> "TimeBudget":
         """The given order's first phase under ``order="auto"``: a share of the whole limit, from the call."""

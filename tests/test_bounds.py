@@ -17,6 +17,7 @@ from remat.status import Status
 from remat.testing import earliest_free_peak
 from remat.testing import staged_optimum as brute_force
 from tests.paper import paper_graph_path
+from tests.test_training_graphs import GRAPHS as TRAINING
 from tests.test_solve_cpsat import small_dags
 
 ALL_STAGES = 1e-9  # share: every stage with any memory gets a row (the tightest relaxation)
@@ -122,14 +123,58 @@ def test_the_solve_with_the_relaxation_row_keeps_the_brute_force_optimum(graph, 
         assert r.status == Status.OPTIMAL and r.objective == expected and r.bound == expected
 
 
-def test_the_relaxation_step_runs_only_when_asked_and_only_for_a_model_it_bounds():
+def test_the_relaxation_step_runs_only_where_it_may_settle_and_only_for_a_model_it_bounds():
     small = random_layered(30, seed=2)
     budget = int(0.85 * no_remat_peak(small))
-    assert solve(small, budget, time_limit=20).bound_time == 0.0
+    assert solve(small, budget, time_limit=20).bound_time == 0.0  # the given order's search settles it
+    assert solve(small, budget).bound_time == 0.0  # no time limit: the search settles it, however long
     forced = solve(small, budget, time_limit=20, lower_bound=True)
     assert forced.bound_time > 0 and forced.status == Status.OPTIMAL
     # more than two copies: the relaxation (one recomputation per node) would not bound the model
     assert solve(small, budget, time_limit=20, lower_bound=True, max_copies=3).bound_time == 0.0
+
+
+def test_by_default_the_relaxation_proves_what_the_search_cannot_on_a_training_graph():
+    """BERT-mini at 50% (fixed order: the model has the whole limit): CP-SAT's search stalls at the
+    cut plan's schedule with the cut bound 2.4 TDI points below; the relaxation, run first by
+    default, proves that schedule the model's optimum. Without it the same schedule stays unproven."""
+    g = load_graph(TRAINING / "bert_mini.json")
+    budget = int(0.5 * no_remat_peak(g))
+    r = solve(g, budget, time_limit=30)
+    assert r.bound_time > 0 and r.status == Status.OPTIMAL and r.bound == r.objective and r.report.valid
+    assert gap_lower_bound(g, budget, time_limit=30).value == r.objective  # the relaxation alone agrees
+    off = solve(g, budget, time_limit=10, lower_bound=False)
+    assert off.bound_time == 0.0 and off.status == Status.FEASIBLE and off.objective == r.objective
+    assert off.bound < r.bound
+
+
+def test_by_default_the_relaxation_runs_only_before_a_search_that_has_the_whole_limit():
+    """RL2 at 132,156: under --order given the relaxation runs first and proves the model's optimum;
+    under auto the time goes to the two orders instead (the memory order's schedule recomputes
+    nothing, below the model's optimum)."""
+    g = load_graph(paper_graph_path("rl2_random_layered_n250"))
+    given_order = solve(g, 132_156, time_limit=30, order="given")
+    assert given_order.bound_time > 0 and given_order.status == Status.OPTIMAL and given_order.report.valid
+    auto = solve(g, 132_156, time_limit=10)
+    assert auto.bound_time == 0.0 and auto.objective <= given_order.objective and auto.report.valid
+
+
+def test_only_a_schedule_at_the_model_bound_is_optimal_by_it():
+    """A schedule cheaper than the model's proven bound leaves the model: nothing is proven for it."""
+    from types import SimpleNamespace
+
+    from remat.solve import _at_model_bound
+
+    def attempt(order, bound):
+        return SimpleNamespace(order=order, bound=bound)
+
+    def chosen(cost):
+        return SimpleNamespace(cost=cost, fits=True)
+
+    assert _at_model_bound(chosen(100), [attempt("given", 90.0), attempt("given", 100.0)])
+    assert not _at_model_bound(chosen(99), [attempt("given", 100.0)])  # cheaper than the model can be
+    assert not _at_model_bound(chosen(101), [attempt("given", 100.0)])
+    assert not _at_model_bound(chosen(100), [attempt("memory", 100.0), attempt("given", None)])
 
 
 def test_the_relaxation_row_proves_rl2_optimal_within_its_time_limit():

@@ -118,14 +118,15 @@ def test_unproven_status_says_why(capsys, tmp_path):
     assert code == 0 and "status feasible (chen-sqrt is a heuristic" in out and "time limit" not in out
 
 
-@pytest.mark.parametrize("flag, called", [("--lower-bound", True), (None, False)])
+@pytest.mark.parametrize("flag, called", [("--lower-bound", True), ("--no-lower-bound", False), (None, False)])
 def test_lower_bound_flag_switches_the_relaxation_step(capsys, monkeypatch, flag, called):
+    """Explicit flags force it; the default without a time limit (nothing to settle early) skips it."""
     import importlib
 
     stages = importlib.import_module("remat.stages")
     calls = []
     real = stages.lower_bound
-    monkeypatch.setattr(stages, "lower_bound", lambda *a: calls.append(a) or real(*a))
+    monkeypatch.setattr(stages, "lower_bound", lambda *a, **k: calls.append(a) or real(*a, **k))
     argv = ["solve", "--example", "unet", "--budget", "80%", "-q"] + ([flag] if flag else [])
     code, out, _ = run(capsys, *argv)
     assert code == 0 and "status optimal" in out

@@ -35,9 +35,11 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--seed", type=seed_int, default=0, help="solver random seed (0 to 2**31 - 1)")
     p.add_argument("--no-warm-start", dest="warm_start", action="store_false",
                    help="do not hand the best fitting baseline schedule to the solver as a hint")
-    p.add_argument("--lower-bound", action="store_true",
+    p.add_argument("--lower-bound", action=argparse.BooleanOptionalAction, default=None,
                    help="first bound the optimum with the formulation's relaxation (up to half the time), so "
-                        "that the solver can stop when its incumbent meets the bound")
+                        "that the solver can stop when its incumbent meets the bound; --no-lower-bound: never. "
+                        "Default: with a time limit, before a search that has the whole limit (fixed-order graphs, "
+                        "--order given) when the relaxation's size fits a fifth of the time")
     p.add_argument("--order", choices=ORDERS, default="auto",
                    help="order of first computations: 'given' = the graph's own (the paper's model); 'memory' = "
                         "a search for one with less memory above the budget (a heuristic lever; nothing proven "
