@@ -275,40 +275,30 @@ def hint(problem: Problem, built: Built, graph: Graph, start: Start) -> tuple[st
     return None, None, time.perf_counter() - t0
 
 
-def lower_bound(built: Built, clock: TimeBudget, threads: int | None, *,
-                first: bool = False) -> tuple[int | None, float]:
-    """Solve the formulation's relaxation within its share and add "objective >= its bound" to
-    ``built.model`` (a valid row: it removes no schedule). Returns the bound in model units (None
-    when there is none, or the relaxation is too large for its time) and the seconds spent.
-    ``first``: the pipeline's own choice (not the caller's), within the smaller share
-    :meth:`TimeBudget.bound_first`."""
-    t0 = time.perf_counter()
-    bound = relaxation_bound_of(built, clock.bound_first() if first else clock.bound(), threads)
-    if bound is not None:
-        objective = built.model.objective
-        built.model.add(Linear(objective.terms, lb=bound - objective.offset))  # type: ignore[union-attr]
-    return bound, time.perf_counter() - t0
-
-
-def relaxation_bound_of(built: Built, share: TimeBudget, threads: int | None) -> int | None:
-    """The bound of the formulation's relaxation on ``built.model``'s objective (model units),
-    solved within ``share``; None when there is none: no relaxation, one too large for the share
-    (its build stops at the share's end), or one the bound backend cannot take (numbers beyond a
-    floating-point solver's resolution)."""
+def lower_bound(built: Built, share: TimeBudget, threads: int | None) -> tuple[int | None, float]:
+    """Solve the formulation's relaxation within ``share`` and add "objective >= its bound" to
+    ``built.model`` (a valid row: it removes no schedule). Returns the bound in model units and
+    the seconds spent. The bound is None when there is none: no relaxation, one too large for
+    the share (a build still running after :data:`RELAXATION_BUILD_SHARE` of it is stopped), or
+    one the bound backend cannot take (numbers beyond a floating-point solver's resolution)."""
     from remat.bounds import relaxation_bound
 
+    t0 = time.perf_counter()
     objective = built.model.objective
     if built.relaxation is None or objective is None or not share.limit:
-        return None
+        return None, time.perf_counter() - t0
     try:
         with build_deadline(share.started + RELAXATION_BUILD_SHARE * share.limit):
             relaxation = built.relaxation()
         if sum(relaxation.size().values()) > RELAXATION_ITEMS_PER_SECOND * share.limit:
-            return None
+            return None, time.perf_counter() - t0
         _, bound = relaxation_bound(relaxation, time_limit=share.left(), threads=threads)
     except (BuildTimeout, BackendError):
-        return None
-    return None if bound is None or bound <= objective.offset else bound
+        return None, time.perf_counter() - t0
+    if bound is None or bound <= objective.offset:
+        return None, time.perf_counter() - t0
+    built.model.add(Linear(objective.terms, lb=bound - objective.offset))
+    return bound, time.perf_counter() - t0
 
 
 def search(problem: Problem, built: Built, values: Any, clock: TimeBudget, live: Live, *, proofs_hold: bool,
@@ -372,9 +362,11 @@ def run_model(problem: Problem, graph: Graph, order: str, start: Start, clock: T
                        settled=False, message="no time left to search the model", started_at=started_at,
                        build_time=build_time, model_size=built.model.size())
     relaxed, bound_time = None, 0.0
-    auto_bound = problem.lower_bound is None and proofs_hold and built.exact_costs and clock.limit is not None
-    if built.relaxation is not None and (problem.lower_bound or (auto_bound and bound_first)):
-        relaxed, bound_time = lower_bound(built, clock, problem.threads, first=not problem.lower_bound)
+    if built.relaxation is not None and problem.lower_bound:
+        relaxed, bound_time = lower_bound(built, clock.bound(), problem.threads)
+    elif built.relaxation is not None and problem.lower_bound is None and bound_first and proofs_hold \
+            and built.exact_costs and clock.limit:
+        relaxed, bound_time = lower_bound(built, clock.bound_first(), problem.threads)
     if relaxed is not None and proofs_hold:
         live.event(None, relaxed * built.cost_unit)
     raw, first = search(problem, built, values, clock, live, proofs_hold=proofs_hold,
