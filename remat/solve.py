@@ -215,7 +215,7 @@ def _at_model_bound(chosen: Candidate, attempts: Sequence[Attempt]) -> bool:
     least: no schedule of the model is cheaper. One cheaper than that leaves the model, and
     nothing is proven for it."""
     bound = max((a.bound for a in attempts if a.order == "given" and a.bound is not None), default=None)
-    return bound is not None and within(bound, chosen) and math.isclose(chosen.cost, bound, rel_tol=1e-9)
+    return bound is not None and chosen.fits and math.isclose(chosen.cost, bound, rel_tol=1e-9)
 
 
 def _message(problem: Problem, chosen: Candidate | None, head: Attempt | None, start: Start,

@@ -149,8 +149,8 @@ def test_by_default_the_relaxation_proves_what_the_search_cannot_on_a_training_g
 
 
 def test_by_default_the_relaxation_runs_only_before_a_search_that_has_the_whole_limit():
-    """RL2 at 132,156: under --order given the relaxation runs first and proves the model's optimum;
-    under auto the time goes to the two orders instead (the memory order's schedule recomputes
+    """RL2 at 132,156: under --order given the relaxation runs first and the model's optimum is
+    proven; under auto the time goes to the two orders instead (the memory order's schedule recomputes
     nothing, below the model's optimum)."""
     g = load_graph(paper_graph_path("rl2_random_layered_n250"))
     given_order = solve(g, 132_156, time_limit=30, order="given")
