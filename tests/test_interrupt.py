@@ -133,6 +133,28 @@ def test_ctrl_c_during_the_neighbourhood_search_keeps_its_best_schedule(ctrl_c_r
     assert verify(GRAPH, r.schedule, BUDGET).valid
 
 
+def test_ctrl_c_between_two_neighbourhoods_keeps_the_best_schedule(monkeypatch):
+    """Found: a Ctrl-C that landed while the next neighbourhood's model was being built (not in a
+    solve) escaped the neighbourhood search as a KeyboardInterrupt. Made deterministic here: it lands
+    when the second neighbourhood is chosen."""
+    from remat.backends.lns import NeighbourhoodSearch
+
+    real = NeighbourhoodSearch.neighbourhood
+    calls: list[int] = []
+
+    def interrupted_on_the_second(self, values):
+        calls.append(1)
+        if len(calls) == 2:
+            raise KeyboardInterrupt
+        return real(self, values)
+
+    monkeypatch.setattr(NeighbourhoodSearch, "neighbourhood", interrupted_on_the_second)
+    r = solve(GRAPH, BUDGET, backend="cpsat", time_limit=60, threads=1, backend_options={"lns_after": 0.0},
+              warm_start=False)
+    assert len(calls) == 2 and r.interrupted and r.status == Status.FEASIBLE and "neighbourhoods" in r.message
+    assert r.wall_time < 30 and verify(GRAPH, r.schedule, BUDGET).valid
+
+
 @pytest.mark.parametrize("backend", ["cpsat", pytest.param("highs", marks=needs_highs)])
 def test_ctrl_c_during_remat_solve_writes_the_incumbent_and_exits_130(tmp_path, backend):
     """Also a test of the live line under HiGHS: Pyomo redirects descriptor 2 while HiGHS runs."""

@@ -230,16 +230,20 @@ class CpSatBackend:
         out = _LnsOutcome(values, objective)
         while deadline - time.perf_counter() > 0.05:
             out.searched += 1
-            free = search.neighbourhood(out.values)
-            sub = cp.clone()
-            for v, val in search.fixings(out.values, free).items():
-                x = native[v]
-                if isinstance(x, cp_model.IntVar):
-                    sub.add(x == val)
-                else:  # start + step * k (see translate): fix k
-                    sub.add(x.expression == (val - x.offset) // x.coefficient)
-            sub.clear_hints()
-            _add_hints(sub, native, out.values)
+            try:  # a Ctrl-C while the next neighbourhood is built ends the search as one in a solve does
+                free = search.neighbourhood(out.values)
+                sub = cp.clone()
+                for v, val in search.fixings(out.values, free).items():
+                    x = native[v]
+                    if isinstance(x, cp_model.IntVar):
+                        sub.add(x == val)
+                    else:  # start + step * k (see translate): fix k
+                        sub.add(x.expression == (val - x.offset) // x.coefficient)
+                sub.clear_hints()
+                _add_hints(sub, native, out.values)
+            except KeyboardInterrupt:
+                out.interrupted = True
+                break
             solver = cp_model.CpSolver()
             self._configure(solver, replace(options, seed=(options.seed + out.searched) % 2**31), extra,
                             min(deadline, time.perf_counter() + sub_limit))
