@@ -87,7 +87,7 @@ def solve(graph: Any, budget: int, *, backend: "str | Backend" = "cpsat",
                       hint=hint, threads=threads, seed=seed, max_copies=max_copies, warm_start=warm_start,
                       lower_bound=lower_bound, log=log, backend_options=dict(backend_options or {}),
                       formulation_options=formulation_options)
-    live = Live(on_progress, clock)
+    live = Live(on_progress, clock, problem.graph.total_cost)
     if problem.backend is None:
         return assemble(problem, run_heuristic(problem, clock, live), Outcome(()), clock)
     start = stages.warm_start(problem, clock, live) if problem.warm_start and problem.hint is None else Start(None)

@@ -74,18 +74,41 @@ class Problem:
 
 class Live:
     """The live line's feed: forwards progress events with the best incumbent so far (a backend's
-    incumbents can be dearer than the heuristic's floor) and elapsed seconds from the call."""
+    incumbents can be dearer than the heuristic's floor), the best bound proven so far and elapsed
+    seconds from the call.
 
-    def __init__(self, on_progress: Callable[[Progress], None] | None, clock: TimeBudget) -> None:
+    The bound shown is the one the result will claim (:func:`remat.solve._bound`): what holds
+    for every schedule (``floor``: the total cost, raised by the cut bound once known), raised by
+    the best bound a model in the given order proved while the incumbent does not leave that
+    model (is not cheaper than its bound)."""
+
+    def __init__(self, on_progress: Callable[[Progress], None] | None, clock: TimeBudget,
+                 floor: float | None = None) -> None:
         self.on_progress = on_progress
         self.clock = clock
         self.best: float | int | None = None
+        self.floor = floor
+        self.model: float | None = None
 
-    def event(self, objective: float | int | None, bound: float | None) -> None:
+    def proven(self, bound: float) -> None:
+        """A lower bound on every schedule (the cut bound): the live bound never shows less."""
+        if math.isfinite(bound) and (self.floor is None or bound > self.floor):
+            self.floor = bound
+            self.event(None)
+
+    def event(self, objective: float | int | None, model_bound: float | None = None) -> None:
+        """A new incumbent and/or a bound proven for the model in the given order."""
         if objective is not None and (self.best is None or objective < self.best):
             self.best = objective
+        if model_bound is not None and (self.model is None or model_bound > self.model):
+            self.model = model_bound
         if self.on_progress is not None:
-            self.on_progress(Progress(self.clock.elapsed(), self.best, bound))
+            self.on_progress(Progress(self.clock.elapsed(), self.best, self._bound()))
+
+    def _bound(self) -> float | None:
+        if self.model is None or (self.best is not None and self.best < self.model):
+            return self.floor
+        return self.model if self.floor is None else max(self.floor, self.model)
 
 
 def prepare(graph: Graph, budget: int, *, formulation: "str | Formulation | Heuristic", backend: "str | Backend",
@@ -154,7 +177,7 @@ def warm_start(problem: Problem, clock: TimeBudget, live: Live, *, graph: Graph 
         offers.append(verified(problem.graph, budget, [to_original[v] for v in sequence],
                                f"heuristic {name}{where}", clock, order))
         if offers[-1].fits:
-            live.event(offers[-1].cost, graph.total_cost)
+            live.event(offers[-1].cost)
 
     try:
         for name in PORTFOLIO:
@@ -164,6 +187,7 @@ def warm_start(problem: Problem, clock: TimeBudget, live: Live, *, graph: Graph 
             if name == "cut-plan":
                 if graph is problem.graph:  # the bound holds in every order: one cut is enough
                     bound = cut_stage(problem, clock, lambda sequence: offer(sequence, "cut-plan"))
+                    live.proven(bound)
                 continue
             phase = clock.staged_plan(graph.n) if name == "staged-plan" else fast if fits else until_one_fits
             if phase.expired() and offers:
@@ -212,7 +236,7 @@ def run_heuristic(problem: Problem, clock: TimeBudget, live: Live) -> Start:
         return Start(None, (), clock.elapsed())
     found = verified(problem.graph, problem.budget, sequence, f"heuristic {heuristic.name}", clock)
     if found.fits:
-        live.event(found.cost, problem.graph.total_cost)
+        live.event(found.cost)
     return Start(found if found.fits else None, (found,), clock.elapsed())
 
 
@@ -304,16 +328,16 @@ def lower_bound(built: Built, share: TimeBudget, threads: int | None) -> tuple[i
 def search(problem: Problem, built: Built, values: Any, clock: TimeBudget, live: Live, *, proofs_hold: bool,
            backend_options: dict[str, Any]) -> tuple[RawResult, float | None]:
     """The backend on the model for the time ``clock`` has left. Progress goes to ``live`` in graph
-    cost units; without ``proofs_hold`` (another order) the live bound is the total cost.
+    cost units; without ``proofs_hold`` (another order) its bound proves nothing and is not shown.
     Returns the raw result and the time of its first incumbent (seconds from the call)."""
-    unit, total = built.cost_unit, problem.graph.total_cost
+    unit = built.cost_unit
     first: list[float] = []
 
     def scaled(p: Progress) -> None:
         if p.objective is not None and not first:
             first.append(clock.elapsed())
         bound = None if p.bound is None else p.bound * unit
-        live.event(None if p.objective is None else p.objective * unit, bound if proofs_hold else total)
+        live.event(None if p.objective is None else p.objective * unit, bound if proofs_hold else None)
 
     options = SolveOptions(time_limit=clock.left(), threads=problem.threads, seed=problem.seed, hint=values,
                            on_progress=scaled, log=problem.log, extra=backend_options)

@@ -80,7 +80,7 @@ def memory(problem: Problem, start: Start, clock: TimeBudget, live: Live,
     graph = problem.graph
     search = clock.order_search()
     order = ordering.low_memory_order(graph, problem.budget, seed=problem.seed, deadline=search.deadline,
-                             on_tick=lambda: live.event(None, graph.total_cost))
+                             on_tick=lambda: live.event(None))
     order_time = search.clock() - search.started
     if order == list(range(graph.n)):  # no better order: the given order's solve, its proofs standing
         return Outcome(_given_again(problem, start, clock, live, previous), order_time)

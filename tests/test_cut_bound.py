@@ -128,3 +128,16 @@ def test_the_cut_plan_proves_a_small_decoder_optimal(fraction):
     assert result.report.valid
     assert result.status == Status.OPTIMAL and result.bound == result.objective
     assert result.objective == cut_lower_bound(g, budget).value
+
+
+def test_the_live_bound_is_the_cut_bound_once_known():
+    """The live line shows the bound the result claims: here the cut bound, above the total cost,
+    from the warm start on (the relaxation and the model never run: the cut proves the plan)."""
+    g = from_spec("transformer:layers=2,d=128,heads=2,seq=256,batch=2,vocab=1000")
+    budget = int(0.7 * no_remat_peak(g))
+    seen = []
+    result = solve(g, budget, time_limit=30, threads=1, on_progress=seen.append)
+    cut = cut_lower_bound(g, budget).value
+    assert result.status == Status.OPTIMAL and cut > g.total_cost
+    assert seen[-1].bound == cut == result.bound and seen[-1].objective == result.objective
+    assert all(p.bound is None or p.bound <= cut for p in seen)
