@@ -122,6 +122,9 @@ class Result:
         What the paper's model (the formulation in the graph's order) reached: its best cost and
         status; the returned schedule may be cheaper (a heuristic's, or the memory order's).
         ``model_tdi`` derives from them. None when no model ran in the graph's order.
+    lowest_peak : int or None
+        Without a schedule within the budget: the lowest peak of any schedule the solve built
+        and verified (over the budget), how far from fitting it got; None otherwise.
 
     Examples
     --------
@@ -160,6 +163,7 @@ class Result:
     source: str = ""
     model_objective: float | int | None = None
     model_status: Status | None = None
+    lowest_peak: int | None = None
 
     @property
     def gap(self) -> float | None:

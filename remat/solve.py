@@ -135,13 +135,18 @@ def assemble(problem: Problem, start: Start, outcome: Outcome, clock: TimeBudget
                   bound_time=sum(a.bound_time for a in attempts), order=chosen.order if chosen else "given",
                   order_time=outcome.order_time, started_at=began,
                   settled=attempt is not None and attempt.settled, source="" if chosen is None else chosen.source,
-                  **_model_outcome(attempts))
+                  lowest_peak=None if chosen is not None else _lowest_peak(start, outcome), **_model_outcome(attempts))
 
 
 def _cheapest(start: Start, outcome: Outcome) -> Candidate | None:
     ranked = [(a.candidate, 0 if a.order == "given" else 1) for a in outcome.attempts if a.candidate is not None]
     ranked += [(s.best, 2) for s in (start, *outcome.starts) if s.best is not None]
     return min(ranked, key=lambda cr: (cr[0].cost, cr[1]))[0] if ranked else None
+
+
+def _lowest_peak(start: Start, outcome: Outcome) -> int | None:
+    """The lowest peak of the verified schedules over the budget (the heuristics' best efforts)."""
+    return min((c.report.peak_memory for s in (start, *outcome.starts) for c in s.offers), default=None)
 
 
 def _model_outcome(attempts: Sequence[Attempt]) -> dict[str, Any]:

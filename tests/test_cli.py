@@ -131,3 +131,25 @@ def test_lower_bound_flag_switches_the_relaxation_step(capsys, monkeypatch, flag
     code, out, _ = run(capsys, *argv)
     assert code == 0 and "status optimal" in out
     assert bool(calls) == called
+
+
+def test_a_solve_without_a_schedule_reports_the_lowest_peak_it_reached(capsys):
+    """a (10 bytes) feeds b and c, which d reads together: at 11 bytes b and c never fit beside a,
+    every schedule peaks at 12 (the no-remat peak), and the result says how close it came."""
+    from remat import solve
+    from remat.cli.solve import summary
+    from remat.graph import Graph, no_remat_peak
+    from remat.result import Result
+    from remat.status import Status
+
+    g = Graph.from_edges([("a", "b"), ("a", "c"), ("b", "d"), ("c", "d")], cost=dict.fromkeys("abcd", 1),
+                         mem={"a": 10, "b": 1, "c": 1, "d": 1}, name="diamond")
+    r = solve(g, 11, time_limit=10, threads=1)
+    assert r.schedule is None and r.status == Status.INFEASIBLE
+    assert r.lowest_peak == no_remat_peak(g) == 12
+    fits = solve(g, 12, time_limit=10, threads=1)
+    assert fits.schedule is not None and fits.lowest_peak is None
+    unknown = Result(status=Status.UNKNOWN, schedule=None, objective=None, bound=None, wall_time=1.0, report=None,
+                     budget=11, graph="diamond", formulation="moccasin", backend="cpsat", lowest_peak=12)
+    assert summary(unknown, 16).endswith("limit reached with no schedule; the lowest peak reached is 12 bytes "
+                                         "(75.0% of the no-remat peak)")

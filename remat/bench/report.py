@@ -40,7 +40,7 @@ def write_csv(rows: Sequence[dict[str, Any]], path: str | Path) -> None:
 _INTS = ("n", "edges", "budget", "peak_no_remat", "threads", "seed")
 _FLOATS = ("budget_frac", "time_limit", "objective", "total_cost", "tdi", "bound", "gap", "peak_memory", "peak_frac",
            "time_to_best", "solve_time", "build_time", "warm_start_time", "wall_time", "bound_time", "order_time",
-           "time_to_first", "call_time", "overrun", "peak_rss_mb")
+           "time_to_first", "call_time", "overrun", "peak_rss_mb", "lowest_peak_frac")
 
 
 def read_csv(path: str | Path) -> list[dict[str, Any]]:
@@ -99,6 +99,8 @@ def cell(row: dict[str, Any]) -> str:
     '0.789 / 40,800 (88.1%) / 1.9 s / 0.00% / optimal'
     >>> cell({"status": "infeasible", "error": ""})
     'infeasible (proven)'
+    >>> cell({"status": "unknown", "lowest_peak_frac": 0.9093, "error": ""})
+    'no solution (lowest peak 90.9%)'
     """
     status = row["status"]
     if status == "error":
@@ -108,7 +110,8 @@ def cell(row: dict[str, Any]) -> str:
     if status == "infeasible":
         return "infeasible (proven)"
     if status == "unknown":
-        return "no solution"
+        lowest = row.get("lowest_peak_frac")
+        return "no solution" if lowest in ("", None) else f"no solution (lowest peak {100 * float(lowest):.1f}%)"
     gap = "-" if row.get("gap") in ("", None) else f"{100 * float(row['gap']):.2f}%"
     ttb = "-" if row.get("time_to_best") in ("", None) else f"{float(row['time_to_best']):.1f} s"
     return (f"{float(row['tdi']):.3f} / {int(row['peak_memory']):,} ({100 * float(row['peak_frac']):.1f}%) / "

@@ -40,7 +40,7 @@ COLUMNS = ("graph", "n", "edges", "budget", "budget_spec", "budget_frac", "peak_
            "peak_memory", "peak_frac", "time_to_best", "solve_time", "build_time", "warm_start", "warm_start_time",
            "wall_time", "error", "bound_time", "order_time", "order",
            "variant", "time_to_first", "call_time", "overrun", "limit_held", "peak_rss_mb", "source", "model_status",
-           "model_tdi")
+           "model_tdi", "lowest_peak_frac")
 
 
 def limit_tolerance(time_limit: float) -> float:
@@ -139,6 +139,7 @@ def run_case(case: Case, *, measure_rss: bool = False) -> dict[str, Any]:
                peak_frac=_num(None if r.peak_memory is None else r.peak_memory / case.peak, 6),
                time_to_best=_num(r.time_to_best, 3), time_to_first=_num(r.time_to_first, 3), source=r.source,
                model_status="" if r.model_status is None else r.model_status.value, model_tdi=_num(r.model_tdi, 4),
+               lowest_peak_frac=_num(None if r.lowest_peak is None else r.lowest_peak / case.peak, 6),
                build_time=round(r.build_time, 3), warm_start=getattr(r, "warm_start", None) or "",
                warm_start_time=round(r.hint_time, 3),
                bound_time=round(r.bound_time, 3), order_time=round(r.order_time, 3), order=r.order,

@@ -112,7 +112,10 @@ def summary(result, peak: int) -> str:
     if result.schedule is None and result.backend == "none":  # a baseline heuristic that did not fit
         return f"{head}\nstatus unknown: {result.message}"
     if result.schedule is None:
-        return f"{head}\nstatus unknown: limit reached with no schedule"
+        closest = "" if result.lowest_peak is None else (
+            f"; the lowest peak reached is {result.lowest_peak:,} bytes"
+            f" ({100 * result.lowest_peak / peak:.1f}% of the no-remat peak)" if peak else "")
+        return f"{head}\nstatus unknown: limit reached with no schedule{closest}"
     gap = "" if result.gap is None else f", gap {100 * result.gap:.2f}%"
     limit = f" ({result.unproven_reason})" if result.unproven_reason and not result.interrupted else ""
     model = ""
