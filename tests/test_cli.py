@@ -133,7 +133,7 @@ def test_lower_bound_flag_switches_the_relaxation_step(capsys, monkeypatch, flag
     assert bool(calls) == called
 
 
-def test_a_solve_without_a_schedule_reports_the_lowest_peak_it_reached(capsys):
+def test_a_solve_without_a_schedule_reports_the_lowest_peak_it_reached():
     """a (10 bytes) feeds b and c, which d reads together: at 11 bytes b and c never fit beside a,
     every schedule peaks at 12 (the no-remat peak), and the result says how close it came."""
     from remat import solve
