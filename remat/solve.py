@@ -19,6 +19,7 @@ raises :class:`~remat.errors.VerificationFailed`: a bug, never handed out.
 from __future__ import annotations
 
 import math
+from collections import Counter
 from typing import Any, Callable, Sequence
 
 from remat.backends import Backend, Progress
@@ -207,12 +208,23 @@ def _status(problem: Problem, chosen: Candidate | None, attempt: Attempt | None,
             why = f"the heuristic {name}'s schedule, cheaper than the model's optimum: it leaves the model"
         else:
             why = f"the heuristic {name}'s schedule: the solver found none cheaper in the time"
-        return Status.FEASIBLE, why
+        return Status.FEASIBLE, why + _more_copies(chosen, name, attempts, problem.max_copies)
     if attempt.order != "given":
         why = ("optimal in the memory order; the order is a heuristic, nothing proven for the graph"
                if attempt.status == Status.OPTIMAL else attempt.unproven_reason)
         return Status.FEASIBLE, why
     return Status.FEASIBLE, attempt.unproven_reason
+
+
+def _more_copies(chosen: Candidate, name: str, attempts: Sequence[Attempt], max_copies: int) -> str:
+    """Advice when the model in the given order could not start from the heuristic's schedule
+    because it computes a node more often than the model's C: a larger C can."""
+    copies = max(Counter(chosen.computes).values(), default=0)
+    given = [a for a in attempts if a.order == "given"]
+    if copies <= max_copies or not given or any(a.warm_start == name for a in given):
+        return ""
+    return (f"; it computes a node {copies} times, the model at most {max_copies}: with max_copies={copies} "
+            f"(--max-copies {copies}) the model starts from it")
 
 
 def _at_model_bound(chosen: Candidate, attempts: Sequence[Attempt]) -> bool:

@@ -114,3 +114,20 @@ def test_backend_options_reach_cp_sat_and_bad_ones_are_one_line_errors():
     assert ok.status == Status.OPTIMAL
     with pytest.raises(BackendError, match="cannot set parameter no_such_parameter"):  # a budget the backend runs at
         solve(g, int(0.9 * no_remat_peak(g)), threads=1, backend_options={"no_such_parameter": 1}, warm_start=False)
+
+
+def test_a_heuristic_schedule_with_more_copies_than_the_model_says_which_c_lets_the_model_start_from_it():
+    """On a 4-layer chain at 4,096 bytes the only fitting schedules compute a node three times:
+    the C = 2 model has none, the result says so and names C = 3, with which the model proves
+    the optimum (no dearer than the heuristic's)."""
+    from collections import Counter
+
+    from remat.generators import linear
+
+    g = linear(4)
+    r = solve(g, 4096, time_limit=10, threads=1)
+    assert r.status == Status.FEASIBLE and max(Counter(r.schedule.computes).values()) == 3
+    assert r.unproven_reason.endswith("with max_copies=3 (--max-copies 3) the model starts from it")
+    three = solve(g, 4096, time_limit=10, threads=1, max_copies=3)
+    assert three.status == Status.OPTIMAL and three.objective <= r.objective
+    assert verify(g, three.schedule, 4096).valid and "copies" not in three.unproven_reason
