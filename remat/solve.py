@@ -27,7 +27,7 @@ from remat.formulations import Formulation
 from remat.heuristics import Heuristic
 from remat.result import Attempt, Candidate, Result, Start
 from remat import stages
-from remat.stages import ORDERS, Live, Problem, at_total_cost, prepare, run_heuristic, within
+from remat.stages import ORDERS, Live, Problem, at_total_cost, claimed_bound, prepare, run_heuristic, within
 from remat.status import Status
 from remat.strategies import STRATEGIES, Outcome
 from remat.timebudget import TimeBudget
@@ -182,9 +182,8 @@ def _bound(graph: Any, attempts: Sequence[Attempt], chosen: Candidate | None, cu
     bound (every schedule in any order), raised by what models in the graph's order proved, unless
     the schedule returned is cheaper than that (a schedule outside the paper's model: another order,
     or more copies), whose bound that is not."""
-    every = max(graph.total_cost, cut or 0)
-    model = max([every, *(a.bound for a in attempts if a.bound is not None)])
-    return model if chosen is None or chosen.cost >= model else every
+    model = max((a.bound for a in attempts if a.bound is not None), default=None)
+    return claimed_bound(max(graph.total_cost, cut or 0), model, None if chosen is None else chosen.cost)
 
 
 def _status(problem: Problem, chosen: Candidate | None, attempt: Attempt | None,

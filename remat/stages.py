@@ -106,9 +106,20 @@ class Live:
             self.on_progress(Progress(self.clock.elapsed(), self.best, self._bound()))
 
     def _bound(self) -> float | None:
-        if self.model is None or (self.best is not None and self.best < self.model):
-            return self.floor
-        return self.model if self.floor is None else max(self.floor, self.model)
+        return claimed_bound(self.floor, self.model, self.best)
+
+
+def claimed_bound(every: float | None, model: float | None, cost: float | None) -> float | None:
+    """The lower bound a result claims: ``every`` (holds for every schedule), raised by ``model``
+    (proven for the model in the given order) unless the schedule's ``cost`` is below it: such a
+    schedule leaves the model, whose bound says nothing about it.
+
+    >>> claimed_bound(10, 12, 13), claimed_bound(10, 12, 11), claimed_bound(10, None, 11)
+    (12, 10, 10)
+    """
+    if model is None or (cost is not None and cost < model):
+        return every
+    return model if every is None else max(every, model)
 
 
 def prepare(graph: Graph, budget: int, *, formulation: "str | Formulation | Heuristic", backend: "str | Backend",
