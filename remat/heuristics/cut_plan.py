@@ -8,8 +8,10 @@ in the stage of its first reader after the cut (or earlier, for a rebuilt
 reader of its own), and freed after its last read. The cut is one moment;
 where another step is over the budget, the cut is solved again at a budget
 lowered by that excess (the plan then holds a little less across the cut),
-and where that does not do, the staged greedy repair adds
-recomputations, and ruin and repair lowers the cost in the time left.
+and where that does not do, the staged greedy repair adds recomputations to
+the plan least over the budget (often the first: a lower budget at the cut
+can move the excess and make it larger), and ruin and repair lowers the cost
+in the time left.
 
 On training graphs the cut at the loss is where memory peaks, so the plan
 often fits as it is, and its cost then equals the bound: the schedule is
@@ -82,15 +84,19 @@ def _tightened(graph: Graph, budget: int, bound: CutBound, evaluator: _Evaluator
     """The bound's plan; where it is over the budget at some step, the cut's MILP solved again with
     the budget lowered by that excess (summed over rounds), up to :data:`TIGHTEN_ROUNDS` times: the
     cut holds a little less, and the steps after it, which the cut does not see, fit. Returns the
-    last plan and whether it fits."""
+    first plan that fits, or else the one least over the budget (the likeliest to repair: a lower
+    budget at the cut can move the excess elsewhere and make it larger), and whether it fits."""
     cut = None
     keep, lowered = bound.keep, 0
+    least: tuple[int, Plan] | None = None
     for _ in range(TIGHTEN_ROUNDS):
         plan = cut_plan(graph, bound.node, keep)  # type: ignore[arg-type]
         over = max(evaluator.profile(plan_sequence(graph.n, plan))[0]) - budget
-        left = None if deadline is None else deadline - time.perf_counter()
         if over <= 0:
             return plan, True
+        if least is None or over < least[0]:
+            least = (over, plan)
+        left = None if deadline is None else deadline - time.perf_counter()
         if left is not None and left <= 0:
             break
         cut = cut or cut_at(graph, bound.node, budget)  # type: ignore[arg-type]
@@ -99,7 +105,18 @@ def _tightened(graph: Graph, budget: int, bound: CutBound, evaluator: _Evaluator
         if math.isinf(again.value) or again.node is None or not again.keep:
             break
         keep = again.keep
-    return plan, False
+    assert least is not None
+    return least[1], False
+
+
+def _pruned(graph: Graph, evaluator: _Evaluator, plan: Plan, deadline: float | None) -> Plan:
+    """:func:`~remat.heuristics.staged._prune` again until it drops nothing more (or ``deadline``):
+    a recomputation dropped late in one pass can make an earlier one unneeded."""
+    while True:
+        fewer = _prune(graph, evaluator, plan, deadline)
+        if len(fewer) == len(plan) or (deadline is not None and time.perf_counter() > deadline):
+            return fewer
+        plan = fewer
 
 
 def plan_from_bound(graph: Graph, budget: int, bound: CutBound, *, deadline: float | None, seed: int = 0,
@@ -120,8 +137,8 @@ def plan_from_bound(graph: Graph, budget: int, bound: CutBound, *, deadline: flo
     plan, fits = _tightened(graph, budget, bound, evaluator, deadline)
     if not fits:  # the staged greedy adds recomputations, then drops those the budget does not need
         plan, fits = _repair(graph, evaluator, plan, None, deadline)
-    elif len(plan) * graph.n <= PRUNE_WORK:  # a lowered cut may rebuild more than the budget needs
-        plan = _prune(graph, evaluator, plan, deadline)
+    if fits and len(plan) * graph.n <= PRUNE_WORK:  # a lowered cut or the repair may rebuild more than needed
+        plan = _pruned(graph, evaluator, plan, deadline)
     if not fits:
         return None
     left = None if deadline is None else deadline - time.perf_counter()
