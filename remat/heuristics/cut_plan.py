@@ -110,7 +110,7 @@ def _tightened(graph: Graph, budget: int, bound: CutBound, evaluator: _Evaluator
 
 
 def _pruned(graph: Graph, evaluator: _Evaluator, plan: Plan, deadline: float | None) -> Plan:
-    """:func:`~remat.heuristics.staged._prune` again until it drops nothing more (or ``deadline``):
+    """:func:`~remat.heuristics.staged._prune`, repeated until it drops nothing more (or ``deadline``):
     a recomputation dropped late in one pass can make an earlier one unneeded."""
     while True:
         fewer = _prune(graph, evaluator, plan, deadline)
