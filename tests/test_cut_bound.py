@@ -4,6 +4,7 @@ its plan is a valid schedule; and the solve's claims built on it (optimal, infea
 from __future__ import annotations
 
 import math
+from pathlib import Path
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -11,10 +12,7 @@ from hypothesis import strategies as st
 
 from remat.cut_bound import solve_cut, candidate_cuts, cut_at, cut_lower_bound, cut_model
 from remat.generators import from_spec, linear, unet
-from remat.graph import Graph, min_budget, no_remat_peak
-from pathlib import Path
-
-from remat.graph import load_graph
+from remat.graph import Graph, load_graph, min_budget, no_remat_peak
 from remat.heuristics.cut_plan import _tightened, bound_and_plan, cut_plan, cut_plan_sequence
 from remat.heuristics.staged import _Evaluator, plan_sequence
 from remat.schedule import schedule_from_computes
@@ -120,21 +118,27 @@ def test_the_plan_keeps_what_the_bound_keeps_and_rebuilds_the_rest_for_their_fir
     assert {g.ids[v]: g.ids[s] for v, s in plan.items()} == {"f0": "grad_f2", "f1": "grad_f2"}
 
 
+def _over(graph: Graph, budget: int, plan: dict[int, int]) -> int:
+    """How far the plan's sequence goes over ``budget`` at its worst step (<= 0: it fits)."""
+    return max(_Evaluator(graph, budget).profile(plan_sequence(graph.n, plan))[0]) - budget
+
+
+def _assert_repair_starts_from_the_least_over_plan(graph: Graph, budget: int) -> None:
+    bound = cut_lower_bound(graph, budget)
+    if bound.node is None or math.isinf(bound.value):
+        return
+    plan, fits = _tightened(graph, budget, bound, _Evaluator(graph, budget), None)
+    assert fits == (_over(graph, budget, plan) <= 0)
+    assert _over(graph, budget, plan) <= _over(graph, budget, cut_plan(graph, bound.node, bound.keep))
+
+
 @SETTINGS
 @given(data=st.data())
 def test_the_plan_handed_to_the_repair_is_never_further_over_the_budget_than_the_bound_s_own(data):
     """Solving the cut again at a lower budget can move the excess and make it larger: what goes
     to the repair is the plan least over the budget, the bound's own one or a tightened one."""
     graph = data.draw(graphs(max_nodes=9))
-    budget = data.draw(budgets(graph))
-    bound = cut_lower_bound(graph, budget)
-    if bound.node is None or math.isinf(bound.value):
-        return
-    evaluator = _Evaluator(graph, budget)
-    over = lambda plan: max(evaluator.profile(plan_sequence(graph.n, plan))[0]) - budget  # noqa: E731
-    plan, fits = _tightened(graph, budget, bound, evaluator, None)
-    assert fits == (over(plan) <= 0)
-    assert over(plan) <= over(cut_plan(graph, bound.node, bound.keep))
+    _assert_repair_starts_from_the_least_over_plan(graph, data.draw(budgets(graph)))
 
 
 def test_the_cut_plan_fits_a_resnet_at_half_its_peak():
@@ -143,6 +147,7 @@ def test_the_cut_plan_fits_a_resnet_at_half_its_peak():
     least-over plan fits (it returned nothing when it started from the last, tightest one)."""
     g = load_graph(Path(__file__).parent.parent / "benchmarks" / "graphs" / "training" / "resnet56.json")
     budget = int(0.5 * no_remat_peak(g))
+    _assert_repair_starts_from_the_least_over_plan(g, budget)
     sequence = cut_plan_sequence(g, budget, deadline=None)
     assert sequence is not None
     report = verify(g, schedule_from_computes(g, sequence), budget)
