@@ -217,10 +217,12 @@ def _status(problem: Problem, chosen: Candidate | None, attempt: Attempt | None,
 
 def _more_copies(chosen: Candidate, name: str, attempts: Sequence[Attempt], max_copies: int) -> str:
     """Advice when the model in the given order could not start from the heuristic's schedule
-    because it computes a node more often than the model's C: a larger C can."""
+    because it computes a node more often than the model's C: a larger C can, where the schedule's
+    first computations follow the graph's order (node indices) as the model's do."""
     copies = max(Counter(chosen.computes).values(), default=0)
     given = [a for a in attempts if a.order == "given"]
-    if copies <= max_copies or not given or any(a.warm_start == name for a in given):
+    firsts = list(dict.fromkeys(chosen.computes))
+    if copies <= max_copies or not given or firsts != sorted(firsts) or any(a.warm_start == name for a in given):
         return ""
     return (f"; it computes a node {copies} times, the model at most {max_copies}: with max_copies={copies} "
             f"(--max-copies {copies}) the model starts from it")

@@ -11,7 +11,9 @@ which a two-phase backend can start from), or ``None``. It stops at
 * :mod:`remat.heuristics.staged`: plans for the stage-restricted model
   (greedy portfolio, annealing, ruin and repair), ``staged-plan``;
 * :mod:`remat.heuristics.ordering`: a topological order with less memory
-  above the budget, ``low-memory-order`` (as a sequence: each node once).
+  above the budget, ``low-memory-order`` (as a sequence: each node once);
+* :mod:`remat.heuristics.sinks`: greedy eviction with the large sinks (weight
+  gradients) moved to where they need no eviction, ``greedy-sinks``.
 
 The solve pipeline runs :data:`PORTFOLIO` first (:func:`remat.stages.warm_start`),
 verifies every sequence, and keeps the cheapest that fits as the floor of the
@@ -31,6 +33,7 @@ from remat.heuristics.base import (FunctionHeuristic, Heuristic, WarmStartInterr
 from remat.heuristics.baselines import BASELINES
 from remat.heuristics.ordering import low_memory_sequence
 from remat.heuristics.cut_plan import cut_plan_sequence
+from remat.heuristics.sinks import late_sinks_sequence
 from remat.heuristics.staged import staged_plan_sequence
 
 for _name, _fn in BASELINES.items():
@@ -38,13 +41,15 @@ for _name, _fn in BASELINES.items():
 register_heuristic(FunctionHeuristic("cut-plan", cut_plan_sequence, seeded=True))
 register_heuristic(FunctionHeuristic("staged-plan", staged_plan_sequence, seeded=True))
 register_heuristic(FunctionHeuristic("low-memory-order", low_memory_sequence, seeded=True))
+register_heuristic(FunctionHeuristic("greedy-sinks", late_sinks_sequence))
 
-PORTFOLIO: tuple[str, ...] = ("checkpoint-all", "greedy-eviction-eq", "greedy-eviction", "chen-sqrt-ap", "chen-sqrt",
-                              "chen-greedy-ap", "chen-greedy", "cut-plan", "staged-plan")
+PORTFOLIO: tuple[str, ...] = ("checkpoint-all", "greedy-eviction-eq", "greedy-eviction", "greedy-sinks", "chen-sqrt-ap",
+                              "chen-sqrt", "chen-greedy-ap", "chen-greedy", "cut-plan", "staged-plan")
 """The warm-start portfolio: the pipeline runs them in this order within the start's share of the
 time limit (:class:`remat.timebudget.TimeBudget`), the ones likeliest to give the cheapest schedule
 on training graphs first (``greedy-eviction-eq`` before ``greedy-eviction``: on large dense graphs
-the exact rule can spend the whole share and find nothing), the threshold sweeps last;
+the exact rule can spend the whole share and find nothing; ``greedy-sinks`` after them, as it
+runs them again in other orders), the threshold sweeps last;
 ``cut-plan`` (whose cut bound the pipeline keeps: it may prove the best schedule optimal, or
 that none fits) and ``staged-plan`` get their own shares."""
 
