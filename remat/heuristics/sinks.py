@@ -16,7 +16,7 @@ alive until then.
 :data:`SINK_SHARES` of the budget. For each such group it tries positions ``p``
 in the order of the other nodes and delays every sink of the group that runs
 before ``p`` to ``p``. It tries a coarse grid of :data:`COARSE_POSITIONS`
-positions first, then every position around the best. At each position it runs
+positions first, then halves the step around the best one. At each position it runs
 both greedy eviction rules in that order, and it returns the cheapest sequence
 within the budget. Graphs without such sinks cost nothing: the function
 returns None at once.
@@ -41,8 +41,9 @@ SINK_SHARES = (0.06, 0.02)
 """Sizes of the sinks moved, as shares of the budget: each share is a group, the large ones
 alone, then more of them (groups that come out the same are tried once)."""
 
-COARSE_POSITIONS = 32
-"""Positions of the coarse pass, evenly spread from the earliest the group can take to the end."""
+COARSE_POSITIONS = 16
+"""Positions of the coarse pass, evenly spread from the group's first position to the end; the
+search then halves the step around the best position until it is 1."""
 
 
 def late_sinks_sequence(graph: Graph, budget: int, *, deadline: float | None = None) -> list[int] | None:
@@ -83,8 +84,8 @@ def late_sinks_sequence(graph: Graph, budget: int, *, deadline: float | None = N
 
 def _place(graph: Graph, budget: int, group: Sequence[int], deadline: float | None) -> tuple[float, list[int]] | None:
     """The cheapest (cost, sequence) with every sink of ``group`` delayed to at least one position of
-    the others' order (coarse positions first, then every position between the best one's coarse
-    neighbours); a sink already later stays where it is."""
+    the others' order (a coarse grid of positions, then half steps around the best one); a sink
+    already later stays where it is."""
     moved = set(group)
     others = [v for v in range(graph.n) if v not in moved]
     slot = {s: sum(1 for v in others if v < s) for s in group}  # how many others run before it now
@@ -97,15 +98,21 @@ def _place(graph: Graph, budget: int, group: Sequence[int], deadline: float | No
         if p not in found and not _past(deadline):
             found[p] = _greedy(graph, budget, _delayed(others, group, slot, p), deadline)
 
+    def best() -> int | None:
+        fitting = [p for p, f in found.items() if f is not None]
+        return min(fitting, key=lambda p: (found[p][0], p)) if fitting else None  # type: ignore[index]
+
     step = max(1, (last - first) // COARSE_POSITIONS)
     for p in range(first + step, last + 1, step):
         at(p)
-    fitting = {p: f for p, f in found.items() if f is not None}
-    if fitting:
-        centre = min(fitting, key=lambda p: fitting[p][0])
-        for p in range(max(first + 1, centre - step + 1), min(last, centre + step - 1) + 1):
-            at(p)
-    return min((f for f in found.values() if f is not None), key=lambda f: f[0], default=None)
+    while step > 1 and best() is not None:  # halve the step around the best position so far
+        step = (step + 1) // 2
+        centre = best()
+        for p in (centre - step, centre + step):
+            if first < p <= last:
+                at(p)
+    centre = best()
+    return None if centre is None else found[centre]
 
 
 def _delayed(others: Sequence[int], group: Sequence[int], slot: dict[int, int], p: int) -> list[int]:
