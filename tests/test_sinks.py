@@ -25,8 +25,8 @@ def _cost(graph: Graph, sequence) -> float:
 
 
 def _with_late_sinks(graph: Graph) -> Graph:
-    """``graph`` with a large sink (a weight gradient of 4 units, read by nothing) after each backward
-    node that reads an activation."""
+    """``graph`` with a sink after each gradient node: a weight gradient four times the size of the
+    largest tensor, read by nothing."""
     edges = [(graph.ids[u], graph.ids[v]) for u, v in graph.edges]
     cost = dict(zip(graph.ids, graph.cost))
     mem = dict(zip(graph.ids, graph.mem))

@@ -32,6 +32,7 @@ returns None at once.
 
 from __future__ import annotations
 
+from bisect import bisect_left
 from typing import Sequence
 
 from remat.graph import Graph
@@ -88,7 +89,7 @@ def _place(graph: Graph, budget: int, group: Sequence[int], deadline: float | No
     already later stays where it is."""
     moved = set(group)
     others = [v for v in range(graph.n) if v not in moved]
-    slot = {s: sum(1 for v in others if v < s) for s in group}  # how many others run before it now
+    slot = {s: bisect_left(others, s) for s in group}  # how many others run before it now
     first, last = min(slot.values()), len(others)
     if first >= last:
         return None  # every sink already runs last
