@@ -200,10 +200,13 @@ def warm_start(problem: Problem, clock: TimeBudget, live: Live, *, graph: Graph 
                     bound = cut_stage(problem, clock, lambda sequence: offer(sequence, "cut-plan"))
                     live.proven(bound)
                 continue
+            heuristic = get_heuristic(name)
+            if getattr(heuristic, "reorders", False) and problem.order == "given":
+                continue  # the paper's model in the graph's order: no schedule from another order
             phase = clock.staged_plan(graph.n) if name == "staged-plan" else fast if fits else until_one_fits
             if phase.expired() and offers:
                 continue
-            sequence = get_heuristic(name).run(graph, budget, deadline=phase.deadline, seed=problem.seed)
+            sequence = heuristic.run(graph, budget, deadline=phase.deadline, seed=problem.seed)
             if sequence is not None:
                 offer(sequence, name)
     except KeyboardInterrupt as stop:

@@ -85,3 +85,24 @@ def test_a_passed_deadline_returns_nothing_and_runs_no_greedy_eviction(monkeypat
     graph = load_graph(RESNET18)
     budget = parse_budget("50%", peak=no_remat_peak(graph))
     assert late_sinks_sequence(graph, budget, deadline=time.perf_counter() - 1) is None
+
+
+
+def test_a_solve_in_the_given_order_leaves_it_out(monkeypatch):
+    """``order="given"`` asks for the paper's model in the graph's order: its warm start runs no
+    heuristic whose schedules leave that order; the default (``"auto"``) runs it."""
+    from remat import solve
+    from remat.generators import unet
+    from remat.heuristics import base
+
+    calls: list[int] = []
+
+    def recorded(graph, budget, *, deadline=None):
+        calls.append(graph.n)
+        return None
+
+    monkeypatch.setitem(base._REGISTRY, "greedy-sinks", base.FunctionHeuristic("greedy-sinks", recorded, reorders=True))
+    graph = unet(2)
+    budget = int(0.9 * no_remat_peak(graph))  # greedy eviction recomputes: the portfolio goes on
+    assert solve(graph, budget, time_limit=5, threads=1, order="given").report.valid and calls == []
+    assert solve(graph, budget, time_limit=5, threads=1).report.valid and calls == [graph.n]

@@ -41,7 +41,7 @@ for _name, _fn in BASELINES.items():
 register_heuristic(FunctionHeuristic("cut-plan", cut_plan_sequence, seeded=True))
 register_heuristic(FunctionHeuristic("staged-plan", staged_plan_sequence, seeded=True))
 register_heuristic(FunctionHeuristic("low-memory-order", low_memory_sequence, seeded=True))
-register_heuristic(FunctionHeuristic("greedy-sinks", late_sinks_sequence))
+register_heuristic(FunctionHeuristic("greedy-sinks", late_sinks_sequence, reorders=True))
 
 PORTFOLIO: tuple[str, ...] = ("checkpoint-all", "greedy-eviction-eq", "greedy-eviction", "greedy-sinks", "chen-sqrt-ap",
                               "chen-sqrt", "chen-greedy-ap", "chen-greedy", "cut-plan", "staged-plan")

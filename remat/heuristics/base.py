@@ -17,6 +17,10 @@ class Heuristic(Protocol):
     ----------
     name : str
         What ``--formulation`` and ``Result.source`` call it.
+    reorders : bool, optional
+        Whether its sequences may leave the graph's order of first computations (a solve in the
+        given order, ``order="given"``, leaves such a heuristic out of its warm start); an
+        attribute a heuristic may lack (False then).
     """
 
     name: str
@@ -34,6 +38,7 @@ class FunctionHeuristic:
     name: str
     fn: Callable[..., Sequence[int] | None]
     seeded: bool = False  # fn takes a ``seed``
+    reorders: bool = False  # its sequences may leave the graph's order of first computations
 
     def run(self, graph: Graph, budget: int, *, deadline: float | None = None,
             seed: int = 0) -> Sequence[int] | None:
