@@ -87,7 +87,6 @@ def test_a_passed_deadline_returns_nothing_and_runs_no_greedy_eviction(monkeypat
     assert late_sinks_sequence(graph, budget, deadline=time.perf_counter() - 1) is None
 
 
-
 def test_a_solve_in_the_given_order_leaves_it_out(monkeypatch):
     """``order="given"`` asks for the paper's model in the graph's order: its warm start runs no
     heuristic whose schedules leave that order; the default (``"auto"``) runs it."""
